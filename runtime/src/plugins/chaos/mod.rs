@@ -1,0 +1,10 @@
+//! *chaos*: answers CH-class TXT queries about the server.
+#![doc = include_str!("README.md")]
+
+pub mod setup;
+#[cfg(feature = "serve")]
+mod handler;
+#[cfg(feature = "serve")]
+pub use handler::Chaos;
+#[cfg(all(test, feature = "serve"))]
+mod tests;

@@ -1,0 +1,17 @@
+use crate::testing::{Case, parse_err, query_interpreted};
+
+#[test]
+fn parse_errors() {
+    assert!(parse_err(". {\n chaos\n chaos\n}").contains("can only be used once"));
+}
+
+#[tokio::test]
+async fn answers_version_and_passes_others() {
+    let corefile = ". {\n chaos v1 alice\n whoami\n}";
+    let r = query_interpreted(corefile, Case::ch_txt("version.bind.")).await;
+    assert_eq!(r.txt(), ["v1"]);
+    let r = query_interpreted(corefile, Case::ch_txt("authors.bind.")).await;
+    assert_eq!(r.txt(), ["alice"]);
+    let r = query_interpreted(corefile, Case::ch_txt("other.bind.")).await;
+    assert_eq!(r.plugin(), Some("whoami"));
+}

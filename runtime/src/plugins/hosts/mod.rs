@@ -1,0 +1,6 @@
+//! *hosts*: answers from /etc/hosts-style data.
+pub mod setup;
+#[cfg(feature = "serve")]
+mod handler;
+#[cfg(feature = "serve")]
+pub use handler::Hosts;

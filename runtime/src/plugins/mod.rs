@@ -1,0 +1,11 @@
+//! One folder per directive, named as the directive: `setup.rs` holds the
+//! Corefile syntax (always compiled, so `corefile!` can validate it),
+//! `handler.rs` the query path, `README.md` the user documentation.
+
+pub mod chaos;
+pub mod debug;
+pub mod errors;
+pub mod hosts;
+pub mod log;
+pub mod root;
+pub mod whoami;

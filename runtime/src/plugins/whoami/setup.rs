@@ -1,0 +1,19 @@
+//! `whoami` takes no arguments.
+
+use crate::plugin::Parse;
+use corec_compiler::{Diagnostics, Dispenser};
+
+/// The (empty) configuration of `whoami`.
+#[derive(Debug, Clone, Copy)]
+pub struct WhoamiConfig;
+
+impl Parse for WhoamiConfig {
+    fn parse(d: &mut Dispenser<'_>) -> Result<Self, Diagnostics> {
+        while d.next() {
+            if d.next_arg() {
+                return Err(d.arg_err().into());
+            }
+        }
+        Ok(WhoamiConfig)
+    }
+}

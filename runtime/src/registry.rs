@@ -1,0 +1,150 @@
+//! The plugin registry: CoreDNS v1.14.7's plugin.cfg. Its order is the
+//! chain order, whatever order a Corefile lists directives in; every name is
+//! known to the parser so an unknown directive is reported exactly.
+
+use crate::plugin::Parse;
+use crate::plugins;
+use corec_compiler::{Diagnostics, Dispenser, PluginKind, PluginSpec};
+use std::sync::LazyLock;
+
+/// CoreDNS v1.14.7 `plugin.cfg`, in order.
+pub const ORDER: [&str; 60] = [
+    "root", "metadata", "geoip", "cancel", "proxyproto", "quic", "grpc_server", "https", "https3",
+    "timeouts", "multisocket", "reload", "nsid", "bufsize", "bind", "debug", "trace", "ready",
+    "health", "pprof", "shed", "prometheus", "errors", "log", "dnstap", "local", "dns64", "any",
+    "chaos", "loadbalance", "tsig", "rewrite", "autopath", "acl", "cache", "header", "dnssec",
+    "tls", "minimal", "template", "transfer", "hosts", "route53", "azure", "clouddns",
+    "k8s_external", "kubernetes", "file", "auto", "secondary", "etcd", "loop", "forward", "grpc",
+    "erratic", "whoami", "on", "sign", "view", "nomad",
+];
+
+/// Builds a plugin of a block into a trait object (`None` for config-only plugins).
+#[cfg(feature = "serve")]
+pub type BuildDynFn = fn(
+    &mut crate::site::BlockBuilder<'_>,
+) -> Option<std::sync::Arc<dyn crate::chain::DynPlugin>>;
+
+/// One implemented plugin.
+struct Implemented {
+    name: &'static str,
+    rust_type: &'static str,
+    config_only: bool,
+    validate: fn(&mut Dispenser<'_>) -> Result<(), Diagnostics>,
+    linked: bool,
+    #[cfg(feature = "serve")]
+    build: Option<BuildDynFn>,
+}
+
+fn validate<C: Parse>(d: &mut Dispenser<'_>) -> Result<(), Diagnostics> {
+    C::parse(d).map(drop)
+}
+
+#[cfg(feature = "serve")]
+fn build_dyn<P: crate::plugin::Setup>(
+    b: &mut crate::site::BlockBuilder<'_>,
+) -> Option<std::sync::Arc<dyn crate::chain::DynPlugin>> {
+    let plugin = b.build::<P>()?;
+    (!b.is_config_only::<P>()).then(|| std::sync::Arc::new(plugin) as _)
+}
+
+/// Registers one implemented plugin. Its syntax is always compiled (so the
+/// macro can validate every plugin); its handler is linked only with its
+/// Cargo feature.
+macro_rules! implemented {
+    ($list:ident, $name:literal, $module:ident :: $ty:ident, $config:ident, $config_only:literal) => {
+        #[cfg(all(feature = "serve", feature = $name))]
+        let build = Some(build_dyn::<plugins::$module::$ty> as BuildDynFn);
+        #[cfg(all(feature = "serve", not(feature = $name)))]
+        let build = None;
+        $list.push(Implemented {
+            name: $name,
+            rust_type: concat!("plugins::", stringify!($module), "::", stringify!($ty)),
+            config_only: $config_only,
+            validate: validate::<plugins::$module::setup::$config>,
+            linked: cfg!(feature = $name),
+            #[cfg(feature = "serve")]
+            build,
+        });
+    };
+}
+
+fn implemented() -> Vec<Implemented> {
+    let mut v = Vec::new();
+    implemented!(v, "root", root::Root, RootConfig, true);
+    implemented!(v, "debug", debug::Debug, DebugConfig, true);
+    implemented!(v, "errors", errors::Errors, ErrorsConfig, false);
+    implemented!(v, "log", log::Log, LogConfig, false);
+    implemented!(v, "chaos", chaos::Chaos, ChaosConfig, false);
+    implemented!(v, "hosts", hosts::Hosts, HostsConfig, false);
+    implemented!(v, "whoami", whoami::Whoami, WhoamiConfig, false);
+    v
+}
+
+static IMPLEMENTED: LazyLock<Vec<Implemented>> = LazyLock::new(implemented);
+
+/// The registry as the compiler sees it: every directive, in chain order.
+pub static PLUGINS: LazyLock<Vec<PluginSpec>> = LazyLock::new(|| {
+    ORDER
+        .iter()
+        .map(|&name| {
+            let kind = match IMPLEMENTED.iter().find(|p| p.name == name) {
+                Some(p) if p.linked => PluginKind::Available {
+                    rust_type: p.rust_type,
+                    config_only: p.config_only,
+                    validate: p.validate,
+                },
+                Some(_) => PluginKind::NotLinked,
+                None => PluginKind::NotBuilt,
+            };
+            PluginSpec { name, kind }
+        })
+        .collect()
+});
+
+/// The interpreter's builder for a directive, if it is linked.
+#[cfg(feature = "serve")]
+pub fn builder(name: &str) -> Option<BuildDynFn> {
+    IMPLEMENTED
+        .iter()
+        .find(|p| p.name == name)
+        .and_then(|p| p.build)
+}
+
+/// Whether a directive only configures the server (never part of a chain).
+pub fn is_config_only(name: &str) -> bool {
+    IMPLEMENTED
+        .iter()
+        .any(|p| p.name == name && p.config_only)
+}
+
+/// Names of the linked plugins, in chain order (for `-plugins`).
+pub fn linked() -> Vec<&'static str> {
+    PLUGINS
+        .iter()
+        .filter(|p| matches!(p.kind, PluginKind::Available { .. }))
+        .map(|p| p.name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_has_every_coredns_directive_once() {
+        let mut names = ORDER.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 60);
+        assert_eq!(ORDER.iter().position(|&n| n == "rewrite").unwrap() + 2,
+                   ORDER.iter().position(|&n| n == "acl").unwrap(),
+                   "v1.14.7: rewrite, autopath, acl, cache");
+    }
+
+    #[test]
+    fn every_implemented_plugin_is_in_the_order() {
+        for p in IMPLEMENTED.iter() {
+            assert!(ORDER.contains(&p.name), "{}", p.name);
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Listeners and the query path.
+
+pub mod respond;

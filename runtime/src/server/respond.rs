@@ -1,0 +1,194 @@
+//! The transport-independent query path: checking a packet, routing it to a
+//! block, running the chain and encoding the reply (OPT mirrored, truncated
+//! to what the client can take).
+
+use crate::dns::{Edns, Message, MessageType, Record, ResponseCode};
+use crate::plugin::{Answer, Outcome, Proto, Request};
+use crate::site::{CompiledBlocks, ListenAddr, Site};
+use futures_util::FutureExt;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+/// Largest UDP reply we send even if the client advertises more (DNS flag day 2020).
+pub const UDP_PAYLOAD_CAP: u16 = 1232;
+
+/// A packet after the header checks.
+#[derive(Debug)]
+pub enum Prepared {
+    /// A query to run through a chain.
+    Query(Box<Request>),
+    /// An immediate reply (FORMERR, NOTIMP).
+    Reply(Vec<u8>),
+    /// Not worth a reply (too short to have a header, or a response).
+    Drop,
+}
+
+/// Checks a packet the way CoreDNS's DNS library does before any plugin
+/// sees it, and decodes it.
+pub fn prepare(bytes: &[u8], client: SocketAddr, local: SocketAddr, proto: Proto, server: &Arc<str>) -> Prepared {
+    if bytes.len() < 12 {
+        return Prepared::Drop;
+    }
+    let id = u16::from_be_bytes([bytes[0], bytes[1]]);
+    let flags = u16::from_be_bytes([bytes[2], bytes[3]]);
+    if flags & 0x8000 != 0 {
+        return Prepared::Drop; // a response: never answer it (reflection loops)
+    }
+    let opcode = ((flags >> 11) & 0xf) as u8;
+    let count = |i: usize| u16::from_be_bytes([bytes[i], bytes[i + 1]]);
+    if opcode != 0 && opcode != 4 {
+        return Prepared::Reply(header_reply(id, flags, ResponseCode::NotImp));
+    }
+    // One question; a NOTIFY may carry a SOA in answer, an IXFR one in
+    // authority; at most OPT and TSIG in additional.
+    if count(4) != 1 || count(6) > 1 || count(8) > 1 || count(10) > 2 {
+        return Prepared::Reply(header_reply(id, flags, ResponseCode::FormErr));
+    }
+    match Message::from_vec(bytes) {
+        Ok(message) => Prepared::Query(Box::new(Request {
+            message,
+            wire_len: bytes.len(),
+            client: unmap(client),
+            local: unmap(local),
+            proto,
+            server: server.clone(),
+        })),
+        Err(_) => Prepared::Reply(header_reply(id, flags, ResponseCode::FormErr)),
+    }
+}
+
+/// An IPv4-mapped IPv6 address as plain IPv4.
+pub fn unmap(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => addr,
+        },
+        v4 => v4,
+    }
+}
+
+/// A header-only reply: same ID, opcode and RD; QR set; no sections.
+fn header_reply(id: u16, query_flags: u16, rcode: ResponseCode) -> Vec<u8> {
+    let flags = 0x8000 | (query_flags & 0x7900) | u16::from(rcode.low());
+    let mut out = Vec::with_capacity(12);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(&flags.to_be_bytes());
+    out.extend_from_slice(&[0; 8]);
+    out
+}
+
+/// Runs a query through the site and encodes the reply; `None` = send nothing.
+pub async fn handle<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, mut req: Request) -> Option<Vec<u8>> {
+    let outcome = run(site, at, &mut req).await;
+    let answer = match outcome {
+        Ok(a) => a,
+        Err(e) => Answer::Rcode(e.rcode),
+    };
+    finish(&req, answer)
+}
+
+/// Routes and runs the chain; panics become SERVFAIL.
+pub async fn run<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, req: &mut Request) -> Outcome {
+    if req.edns().is_some_and(|e| e.version() > 0) {
+        return Ok(Answer::Rcode(ResponseCode::BADVERS));
+    }
+    let Some(listener) = site.listeners.get(&at) else {
+        return Ok(Answer::Rcode(ResponseCode::Refused));
+    };
+    if req.qclass() != crate::dns::DNSClass::IN && !listener.allow_non_in {
+        return Ok(Answer::Rcode(ResponseCode::Refused));
+    }
+    let Some(block) = listener.route(&req.name(), req.qtype()) else {
+        return Ok(Answer::Rcode(ResponseCode::Refused));
+    };
+    match AssertUnwindSafe(site.serve(block, req)).catch_unwind().await {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!("Recovered from panic in server: {:?} {what}", listener.name);
+            Ok(Answer::Rcode(ResponseCode::ServFail))
+        }
+    }
+}
+
+/// The wire reply for an answer: OPT mirrored, truncated to the client's size.
+pub fn finish(req: &Request, answer: Answer) -> Option<Vec<u8>> {
+    let mut m = match answer {
+        Answer::Reply(r) => r.message,
+        Answer::Rcode(rc) => {
+            let mut m = req.reply();
+            m.metadata.response_code = rc;
+            m
+        }
+        Answer::Drop => return None,
+    };
+    m.metadata.id = req.id();
+    m.metadata.message_type = MessageType::Response;
+    m.metadata.op_code = req.message.metadata.op_code;
+    mirror_edns(req, &mut m);
+    let limit = match (req.proto, req.edns()) {
+        (Proto::Tcp, _) => usize::from(u16::MAX),
+        (Proto::Udp, Some(e)) => usize::from(e.max_payload().clamp(512, UDP_PAYLOAD_CAP)),
+        (Proto::Udp, None) => 512,
+    };
+    encode_within(m, limit)
+}
+
+/// The reply carries an OPT iff the query did: version 0, our payload size,
+/// the query's DO bit, plus any options a plugin added (NSID, EDE).
+fn mirror_edns(req: &Request, m: &mut Message) {
+    match req.edns() {
+        None => m.edns = None,
+        Some(q) => {
+            let mut e = m.edns.take().unwrap_or_else(Edns::new);
+            e.set_version(0);
+            e.set_max_payload(q.max_payload().clamp(512, UDP_PAYLOAD_CAP));
+            e.set_dnssec_ok(q.flags().dnssec_ok);
+            m.edns = Some(e);
+        }
+    }
+}
+
+/// Encodes `m`; if it is larger than `limit`, drops whole RRsets from the end
+/// (additional first, which needs no TC; then authority and answer, which
+/// set TC) until it fits. OPT is always kept.
+fn encode_within(mut m: Message, limit: usize) -> Option<Vec<u8>> {
+    let bytes = m.to_vec().ok()?;
+    if bytes.len() <= limit {
+        return Some(bytes);
+    }
+    loop {
+        let section = if !m.additionals.is_empty() {
+            &mut m.additionals
+        } else if !m.authorities.is_empty() {
+            m.metadata.truncation = true;
+            &mut m.authorities
+        } else if !m.answers.is_empty() {
+            m.metadata.truncation = true;
+            &mut m.answers
+        } else {
+            // Nothing left to drop: a question alone that is too big cannot be.
+            m.metadata.truncation = true;
+            return m.to_vec().ok();
+        };
+        drop_last_rrset(section);
+        let bytes = m.to_vec().ok()?;
+        if bytes.len() <= limit {
+            return Some(bytes);
+        }
+    }
+}
+
+fn drop_last_rrset(records: &mut Vec<Record>) {
+    let Some(last) = records.last() else { return };
+    let (name, rtype, class) = (last.name.clone(), last.record_type(), last.dns_class);
+    // An RRset is every record with the same owner, type and class, wherever it sits.
+    records.retain(|r| !(r.name == name && r.record_type() == rtype && r.dns_class == class));
+}
+

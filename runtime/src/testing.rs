@@ -1,0 +1,182 @@
+//! Helpers for plugin unit tests: load a Corefile, build an interpreted
+#![allow(unreachable_pub, dead_code)] // a toolbox for tests; not every test uses every tool
+//! site, and run queries through the same path the listeners use.
+
+use crate::dns::{DNSClass, Edns, Message, MessageType, Name, OpCode, Query, RData, RecordType, ResponseCode};
+use crate::plugin::{Answer, PluginError, Proto, Request};
+use crate::server::respond;
+use crate::site::{ListenAddr, NoCompiled, Site};
+use corec_compiler::{LoadOptions, Model, RealFs};
+use std::net::SocketAddr;
+
+/// Loads Corefile text with the full registry and the process environment.
+pub(crate) fn load(corefile: &str) -> Model {
+    let env = |k: &str| std::env::var(k).ok();
+    corec_compiler::load_str(
+        corefile,
+        "Corefile",
+        &LoadOptions {
+            fs: &RealFs,
+            env: &env,
+            plugins: &crate::registry::PLUGINS,
+            dns_port: "53",
+        },
+    )
+}
+
+/// The rendered diagnostics of a Corefile that must fail to load or build.
+pub(crate) fn parse_err(corefile: &str) -> String {
+    let model = load(corefile);
+    if !model.is_ok() {
+        return model.render_diagnostics();
+    }
+    let sources = model.sources.clone();
+    match Site::<NoCompiled>::interpreted(model) {
+        Ok(_) => panic!("Corefile unexpectedly loaded:\n{corefile}"),
+        Err(d) => d.render(&sources),
+    }
+}
+
+/// One test query.
+#[derive(Debug, Clone)]
+pub(crate) struct Case {
+    pub name: String,
+    pub qtype: RecordType,
+    pub qclass: DNSClass,
+    pub proto: Proto,
+    pub client: SocketAddr,
+    pub edns: Option<u16>,
+}
+
+impl Case {
+    pub fn new(name: &str, qtype: RecordType) -> Self {
+        Case {
+            name: name.to_string(),
+            qtype,
+            qclass: DNSClass::IN,
+            proto: Proto::Udp,
+            client: "127.0.0.1:5353".parse().unwrap(),
+            edns: None,
+        }
+    }
+
+    pub fn ch_txt(name: &str) -> Self {
+        Case {
+            qclass: DNSClass::CH,
+            ..Self::new(name, RecordType::TXT)
+        }
+    }
+
+    pub fn tcp(mut self) -> Self {
+        self.proto = Proto::Tcp;
+        self
+    }
+
+    pub fn from(mut self, client: &str) -> Self {
+        self.client = client.parse().unwrap();
+        self
+    }
+
+    pub fn edns(mut self, size: u16) -> Self {
+        self.edns = Some(size);
+        self
+    }
+
+    fn request(&self) -> Request {
+        let mut m = Message::new(4242, MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = true;
+        let mut q = Query::query(Name::from_ascii(&self.name).unwrap(), self.qtype);
+        q.set_query_class(self.qclass);
+        m.queries.push(q);
+        if let Some(size) = self.edns {
+            let mut e = Edns::new();
+            e.set_max_payload(size);
+            m.edns = Some(e);
+        }
+        let wire_len = m.to_vec().unwrap().len();
+        Request {
+            message: m,
+            wire_len,
+            client: self.client,
+            local: "127.0.0.1:53".parse().unwrap(),
+            proto: self.proto,
+            server: "dns://:53".into(),
+        }
+    }
+}
+
+/// What a test query produced.
+#[derive(Debug)]
+pub(crate) struct TestReply {
+    /// The plugin that wrote the reply, if one did.
+    pub written_by: Option<&'static str>,
+    /// The chain's error, if any.
+    pub error: Option<PluginError>,
+    /// The reply as the client would decode it (`None`: nothing sent).
+    pub reply: Option<Message>,
+}
+
+impl TestReply {
+    pub fn message(&self) -> &Message {
+        self.reply.as_ref().expect("a reply was sent")
+    }
+
+    pub fn rcode(&self) -> ResponseCode {
+        self.message().metadata.response_code
+    }
+
+    pub fn plugin(&self) -> Option<&'static str> {
+        self.written_by
+    }
+
+    pub fn txt(&self) -> Vec<String> {
+        self.message()
+            .answers
+            .iter()
+            .filter_map(|r| match &r.data {
+                RData::TXT(t) => Some(t.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Answer records in presentation form, sorted.
+    pub fn answers(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.message().answers.iter().map(|r| r.to_string()).collect();
+        v.sort();
+        v
+    }
+}
+
+/// An interpreted site for tests.
+pub(crate) struct TestSite {
+    pub site: Site<NoCompiled>,
+}
+
+impl TestSite {
+    pub fn new(corefile: &str) -> Self {
+        let model = load(corefile);
+        assert!(model.is_ok(), "{}", model.render_diagnostics());
+        let sources = model.sources.clone();
+        let site = Site::<NoCompiled>::interpreted(model).unwrap_or_else(|d| panic!("{}", d.render(&sources)));
+        TestSite { site }
+    }
+
+    pub async fn query(&self, case: Case) -> TestReply {
+        let mut req = case.request();
+        let at = *self.site.listeners.keys().next().expect("a listener");
+        let outcome = respond::run(&self.site, ListenAddr { ..at }, &mut req).await;
+        let (written_by, error, answer) = match outcome {
+            Ok(Answer::Reply(r)) => (Some(r.plugin), None, Answer::Reply(r)),
+            Ok(other) => (None, None, other),
+            Err(e) => (None, Some(e.clone()), Answer::Rcode(e.rcode)),
+        };
+        let reply = respond::finish(&req, answer).map(|b| Message::from_vec(&b).unwrap());
+        TestReply { written_by, error, reply }
+    }
+}
+
+/// Builds an interpreted site from `corefile` and runs one query.
+pub(crate) async fn query_interpreted(corefile: &str, case: Case) -> TestReply {
+    TestSite::new(corefile).query(case).await
+}
