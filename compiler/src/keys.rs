@@ -104,6 +104,9 @@ pub fn split_host_port(s: &str) -> Result<(Vec<String>, Option<String>), String>
             return Err(format!("expecting data after last colon: {s:?}"));
         }
         if let Ok(p) = s[colon + 1..].parse::<i64>() {
+            if !(0..=65535).contains(&p) {
+                return Err(format!("invalid port {p} in {s:?}"));
+            }
             port = Some(p.to_string());
             host = &s[..colon];
         }

@@ -20,3 +20,29 @@ pub mod site;
 
 #[cfg(all(test, feature = "serve"))]
 pub(crate) mod testing;
+#[cfg(feature = "serve")]
+pub mod build_cmd;
+#[cfg(feature = "serve")]
+pub mod cli;
+#[cfg(feature = "serve")]
+pub mod logging;
+#[cfg(feature = "serve")]
+pub mod reload;
+
+#[cfg(feature = "serve")]
+pub use cli::{CompiledSite, site_main};
+
+/// Items generated code refers to; not a stable API.
+#[cfg(feature = "serve")]
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::chain::{Chain, End};
+    pub use crate::cli::CompiledSite;
+    pub use crate::plugin::{Handler, Outcome, PluginError, Request};
+    pub use crate::site::{Blocks, CompiledBlocks, SiteBuilder};
+
+    /// The outcome for a block index the generated code does not know (cannot happen).
+    pub fn unknown_block() -> Outcome {
+        Err(PluginError::servfail("", "no such server block"))
+    }
+}

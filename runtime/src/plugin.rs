@@ -2,7 +2,7 @@
 //! plugin is built from its Corefile syntax.
 
 use crate::dns::{DNSClass, Edns, Message, MessageType, Name, Query, RecordType, ResponseCode};
-use corec_compiler::{Diagnostic, Diagnostics, Dispenser};
+use corec_compiler::{Diagnostics, Dispenser};
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -232,5 +232,5 @@ pub trait Setup: Plugin + Sized {
 
     /// Builds the plugin: reads files, starts background tasks. Config-only
     /// plugins change `env` and return a marker value.
-    fn build(cfg: Self::Config, env: &mut crate::site::BuildEnv<'_>) -> Result<Self, Diagnostic>;
+    fn build(cfg: Self::Config, env: &mut crate::site::BuildEnv<'_>) -> Result<Self, corec_compiler::Diagnostic>;
 }

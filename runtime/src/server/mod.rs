@@ -1,3 +1,160 @@
-//! Listeners and the query path.
+//! Listeners and the query path. The current site sits behind an atomic
+//! swap: a reload builds the new site, binds any new addresses, swaps, and
+//! only then closes listeners the new site no longer has. Queries in flight
+//! keep the site they started with; sockets that stay are never closed.
 
 pub mod respond;
+mod sys;
+pub mod tcp;
+mod udp;
+
+use crate::site::{CompiledBlocks, ListenAddr, Site};
+use arc_swap::ArcSwap;
+use corec_compiler::Transport;
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use tokio::task::JoinHandle;
+
+/// The addresses one listener actually bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bound {
+    /// The UDP address.
+    pub udp: SocketAddr,
+    /// The TCP address.
+    pub tcp: SocketAddr,
+}
+
+struct Running {
+    bound: Bound,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// A running server.
+pub struct Server<C: CompiledBlocks> {
+    site: Arc<ArcSwap<Site<C>>>,
+    listeners: Mutex<HashMap<ListenAddr, Running>>,
+    tcp_limits: tcp::TcpLimits,
+    udp_sockets: usize,
+}
+
+impl<C: CompiledBlocks> std::fmt::Debug for Server<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server").field("bound", &self.bound()).finish()
+    }
+}
+
+impl<C: CompiledBlocks> Server<C> {
+    /// Binds every listener of `site` and starts serving. Must run inside a
+    /// multi-threaded tokio runtime.
+    pub fn start(site: Site<C>) -> io::Result<Arc<Self>> {
+        let udp_sockets = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let server = Arc::new(Server {
+            site: Arc::new(ArcSwap::from_pointee(site)),
+            listeners: Mutex::new(HashMap::new()),
+            tcp_limits: tcp::TcpLimits::default(),
+            udp_sockets,
+        });
+        let site = server.site.load_full();
+        let mut started = HashMap::new();
+        for (at, l) in &site.listeners {
+            started.insert(*at, server.listen(*at, l.name.clone())?);
+        }
+        *server.listeners.lock().expect("listener map") = started;
+        Ok(server)
+    }
+
+    /// The site serving now.
+    pub fn current(&self) -> Arc<Site<C>> {
+        self.site.load_full()
+    }
+
+    /// Actual bound addresses, by configured listener address.
+    pub fn bound(&self) -> Vec<(ListenAddr, Bound)> {
+        let mut v: Vec<_> = self
+            .listeners
+            .lock()
+            .expect("listener map")
+            .iter()
+            .map(|(k, r)| (*k, r.bound))
+            .collect();
+        v.sort_by_key(|(k, _)| *k);
+        v
+    }
+
+    /// Switches to `site`: binds its new listeners first (failing without
+    /// change if one cannot bind), swaps atomically, then closes the
+    /// listeners it no longer uses.
+    pub fn replace(&self, site: Site<C>) -> io::Result<()> {
+        let mut listeners = self.listeners.lock().expect("listener map");
+        let mut added = HashMap::new();
+        for (at, l) in &site.listeners {
+            if !listeners.contains_key(at) {
+                added.insert(*at, self.listen(*at, l.name.clone())?);
+            }
+        }
+        let keep: Vec<ListenAddr> = site.listeners.keys().copied().collect();
+        self.site.store(Arc::new(site));
+        listeners.retain(|at, _| keep.contains(at));
+        listeners.extend(added);
+        Ok(())
+    }
+
+    /// Stops every listener (queries in flight finish on their own).
+    pub fn stop(&self) {
+        self.listeners.lock().expect("listener map").clear();
+    }
+
+    fn listen(&self, at: ListenAddr, name: Arc<str>) -> io::Result<Running> {
+        if at.transport != Transport::Dns {
+            return Err(io::Error::other(format!("{} is not served by corec yet", at.transport.scheme())));
+        }
+        let host = at.host.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
+        let (udp, tcp) = match bind_pair(host, at.port, self.udp_sockets) {
+            Err(_) if at.host.is_none() => {
+                // No IPv6 on this host: fall back to IPv4 only.
+                bind_pair(IpAddr::V4(Ipv4Addr::UNSPECIFIED), at.port, self.udp_sockets)?
+            }
+            other => other?,
+        };
+        let bound = Bound {
+            udp: udp[0].local_addr()?,
+            tcp: tcp.local_addr()?,
+        };
+        let mut tasks = Vec::new();
+        for sock in udp {
+            tasks.push(tokio::spawn(udp::serve(sock, self.site.clone(), at, name.clone())));
+        }
+        let listener = tokio::net::TcpListener::from_std(tcp)?;
+        tasks.push(tokio::spawn(tcp::serve(listener, self.site.clone(), at, name, self.tcp_limits)));
+        Ok(Running { bound, tasks })
+    }
+}
+
+/// UDP sockets and a TCP listener on one port; with port 0 the kernel picks
+/// one for UDP and TCP joins it (retrying if that TCP port is taken).
+fn bind_pair(
+    host: IpAddr,
+    port: u16,
+    udp_sockets: usize,
+) -> io::Result<(Vec<Arc<udp::UdpShared>>, std::net::TcpListener)> {
+    let mut last = None;
+    for _ in 0..if port == 0 { 8 } else { 1 } {
+        let udp = udp::bind(SocketAddr::new(host, port), udp_sockets)?;
+        let got = udp[0].local_addr()?.port();
+        match sys::tcp_listener(SocketAddr::new(host, got)) {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("could not bind")))
+}

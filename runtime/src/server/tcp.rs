@@ -1,0 +1,138 @@
+//! TCP: length-framed queries, several in flight per connection (answers
+//! may leave out of order, RFC 7766), idle and read timeouts, and a cap on
+//! connections.
+
+use super::respond::{self, Prepared};
+use crate::plugin::Proto;
+use crate::site::{CompiledBlocks, ListenAddr, Site};
+use arc_swap::ArcSwap;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+/// Limits for TCP clients (CoreDNS's defaults where it has one).
+#[derive(Debug, Clone, Copy)]
+pub struct TcpLimits {
+    /// Time allowed between queries on an open connection.
+    pub idle: Duration,
+    /// Time allowed to receive the rest of a query once it has started.
+    pub read: Duration,
+    /// Time allowed to write a reply.
+    pub write: Duration,
+    /// Open connections per listener; more are closed at once.
+    pub max_connections: usize,
+    /// Queries handled at once per connection.
+    pub max_in_flight: usize,
+}
+
+impl Default for TcpLimits {
+    fn default() -> Self {
+        TcpLimits {
+            idle: Duration::from_secs(10),
+            read: Duration::from_secs(3),
+            write: Duration::from_secs(5),
+            max_connections: 1024,
+            max_in_flight: 16,
+        }
+    }
+}
+
+/// Accepts connections until the task is aborted.
+pub(crate) async fn serve<C: CompiledBlocks>(
+    listener: TcpListener,
+    site: Arc<ArcSwap<Site<C>>>,
+    at: ListenAddr,
+    name: Arc<str>,
+    limits: TcpLimits,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            continue;
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            drop(stream); // over the limit: close rather than queue
+            continue;
+        };
+        let site = site.clone();
+        let name = name.clone();
+        tokio::spawn(async move {
+            connection(stream, peer, site, at, name, limits).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn connection<C: CompiledBlocks>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    site: Arc<ArcSwap<Site<C>>>,
+    at: ListenAddr,
+    name: Arc<str>,
+    limits: TcpLimits,
+) {
+    let local = stream.local_addr().unwrap_or(peer);
+    let (rd, mut wr) = stream.into_split();
+    let mut in_flight = FuturesUnordered::new();
+    // The read survives loop turns (a half-read frame must not be lost when
+    // an answer is written in between), so it owns the read half.
+    let mut reading = Some(Box::pin(read_frame(rd, limits)));
+    loop {
+        let can_read = reading.is_some() && in_flight.len() < limits.max_in_flight;
+        tokio::select! {
+            (rd, frame) = async { reading.as_mut().expect("checked").await }, if can_read => {
+                let Some(frame) = frame else {
+                    reading = None;
+                    if in_flight.is_empty() { return; }
+                    continue;
+                };
+                reading = Some(Box::pin(read_frame(rd, limits)));
+                match respond::prepare(&frame, peer, local, Proto::Tcp, &name) {
+                    Prepared::Drop => {}
+                    Prepared::Reply(bytes) => {
+                        if !write_frame(&mut wr, &bytes, limits).await { return; }
+                    }
+                    Prepared::Query(req) => {
+                        let site = site.load_full();
+                        in_flight.push(async move { respond::handle(&site, at, *req).await });
+                    }
+                }
+            }
+            Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
+                if let Some(bytes) = reply {
+                    if !write_frame(&mut wr, &bytes, limits).await { return; }
+                }
+                if reading.is_none() && in_flight.is_empty() { return; }
+            }
+        }
+    }
+}
+
+/// Reads one length-prefixed message; `None` on EOF, timeout or error.
+async fn read_frame(mut rd: OwnedReadHalf, limits: TcpLimits) -> (OwnedReadHalf, Option<Vec<u8>>) {
+    let mut len = [0u8; 2];
+    if !matches!(tokio::time::timeout(limits.idle, rd.read_exact(&mut len)).await, Ok(Ok(_))) {
+        return (rd, None);
+    }
+    let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    if !matches!(tokio::time::timeout(limits.read, rd.read_exact(&mut buf)).await, Ok(Ok(_))) {
+        return (rd, None);
+    }
+    (rd, Some(buf))
+}
+
+async fn write_frame(wr: &mut tokio::net::tcp::OwnedWriteHalf, bytes: &[u8], limits: TcpLimits) -> bool {
+    let Ok(len) = u16::try_from(bytes.len()) else {
+        return false;
+    };
+    let mut framed = Vec::with_capacity(bytes.len() + 2);
+    framed.extend_from_slice(&len.to_be_bytes());
+    framed.extend_from_slice(bytes);
+    matches!(tokio::time::timeout(limits.write, wr.write_all(&framed)).await, Ok(Ok(())))
+}
