@@ -42,6 +42,9 @@ impl<'a> Dispenser<'a> {
     }
 
     /// Moves to the next token, wherever it is.
+    // Named as caddy's `Next`, which every CoreDNS plugin author knows; a
+    // cursor that also walks lines and blocks is not an `Iterator`.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> bool {
         if self.cursor < self.tokens.len() as isize - 1 {
             self.cursor += 1;

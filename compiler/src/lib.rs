@@ -14,6 +14,7 @@
 
 pub mod diag;
 pub mod dispenser;
+pub mod duration;
 pub mod keys;
 pub mod lexer;
 pub mod model;

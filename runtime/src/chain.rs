@@ -43,8 +43,8 @@ fn name_caller(out: Outcome, caller: &'static str) -> Outcome {
 }
 
 impl<P: Plugin, R: Handler> Handler for Chain<P, R> {
-    fn handle<'a>(&'a self, req: &'a mut Request) -> impl Future<Output = Outcome> + Send + 'a {
-        async move { name_caller(self.head.serve(req, &self.rest).await, P::NAME) }
+    async fn handle<'a>(&'a self, req: &'a mut Request) -> Outcome {
+        name_caller(self.head.serve(req, &self.rest).await, P::NAME)
     }
 }
 
@@ -74,12 +74,10 @@ impl<P: Plugin> DynPlugin for P {
 pub struct DynNext<'a>(pub &'a [Arc<dyn DynPlugin>]);
 
 impl Handler for DynNext<'_> {
-    fn handle<'a>(&'a self, req: &'a mut Request) -> impl Future<Output = Outcome> + Send + 'a {
-        async move {
-            match self.0.split_first() {
-                Some((head, rest)) => name_caller(head.serve_dyn(req, DynNext(rest)).await, head.name()),
-                None => Err(PluginError::no_next()),
-            }
+    async fn handle<'a>(&'a self, req: &'a mut Request) -> Outcome {
+        match self.0.split_first() {
+            Some((head, rest)) => name_caller(head.serve_dyn(req, DynNext(rest)).await, head.name()),
+            None => Err(PluginError::no_next()),
         }
     }
 }

@@ -176,8 +176,8 @@ impl CompiledBlocks for NoCompiled {
 pub struct DynBlocks(Vec<Vec<Arc<dyn DynPlugin>>>);
 
 impl Blocks for DynBlocks {
-    fn serve<'a>(&'a self, block: usize, req: &'a mut Request) -> impl Future<Output = Outcome> + Send + 'a {
-        async move { DynNext(&self.0[block]).handle(req).await }
+    async fn serve<'a>(&'a self, block: usize, req: &'a mut Request) -> Outcome {
+        DynNext(&self.0[block]).handle(req).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! block, running the chain and encoding the reply (OPT mirrored, truncated
 //! to what the client can take).
 
-use crate::dns::{Edns, Message, MessageType, Record, ResponseCode};
+use crate::dns::{Message, MessageType, Record, ResponseCode};
 use crate::plugin::{Answer, Outcome, Proto, Request};
 use crate::site::{CompiledBlocks, ListenAddr, Site};
 use futures_util::FutureExt;
@@ -146,7 +146,7 @@ fn mirror_edns(req: &Request, m: &mut Message) {
     match req.edns() {
         None => m.edns = None,
         Some(q) => {
-            let mut e = m.edns.take().unwrap_or_else(Edns::new);
+            let mut e = m.edns.take().unwrap_or_default();
             e.set_version(0);
             e.set_max_payload(q.max_payload().clamp(512, UDP_PAYLOAD_CAP));
             e.set_dnssec_ok(q.flags().dnssec_ok);

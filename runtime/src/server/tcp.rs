@@ -105,8 +105,10 @@ async fn connection<C: CompiledBlocks>(
                 }
             }
             Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
-                if let Some(bytes) = reply {
-                    if !write_frame(&mut wr, &bytes, limits).await { return; }
+                if let Some(bytes) = reply
+                    && !write_frame(&mut wr, &bytes, limits).await
+                {
+                    return;
                 }
                 if reading.is_none() && in_flight.is_empty() { return; }
             }

@@ -1,6 +1,10 @@
-//! *errors*: logs errors returned by the rest of the chain.
-pub mod setup;
+//! *errors*: logs the errors the rest of the chain returns.
+#![doc = include_str!("README.md")]
+
 #[cfg(feature = "serve")]
 mod handler;
+pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::Errors;
+#[cfg(all(test, feature = "serve"))]
+mod tests;

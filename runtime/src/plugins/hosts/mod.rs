@@ -1,6 +1,10 @@
-//! *hosts*: answers from /etc/hosts-style data.
-pub mod setup;
+//! *hosts*: answers A, AAAA and PTR queries from /etc/hosts-style data.
+#![doc = include_str!("README.md")]
+
 #[cfg(feature = "serve")]
 mod handler;
+pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::Hosts;
+#[cfg(all(test, feature = "serve"))]
+mod tests;

@@ -1,24 +1,90 @@
-use super::setup::LogConfig;
-use crate::plugin::{Handler, Outcome, Plugin, Request, Setup};
+use super::format::{Format, classify, rcode_reply};
+use super::setup::{Classes, LogConfig};
+use crate::dns::Message;
+use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
 use crate::site::BuildEnv;
 use corec_compiler::Diagnostic;
+use std::time::{Duration, Instant};
 
-/// Placeholder.
+/// The log plugin: one line per query whose name is in a rule's scope.
 #[derive(Debug)]
-pub struct Log;
+pub struct Log {
+    rules: Vec<Rule>,
+}
+
+/// A rule with its format parsed.
+#[derive(Debug)]
+struct Rule {
+    name: String,
+    format: Format,
+    classes: Classes,
+}
+
+/// Is `name` equal to `scope` or below it? Both are lowercase and fully
+/// qualified; a suffix only counts if it starts at an unescaped label boundary.
+pub(crate) fn in_scope(scope: &str, name: &str) -> bool {
+    if scope == "." || scope == name {
+        return true;
+    }
+    let Some(head) = name.strip_suffix(scope) else {
+        return false;
+    };
+    match head.strip_suffix('.') {
+        Some(before) => (before.len() - before.trim_end_matches('\\').len()) % 2 == 0,
+        None => false,
+    }
+}
+
+impl Rule {
+    fn log(&self, req: &Request, outcome: &Outcome, took: Duration) {
+        let synthetic: Message;
+        let reply = match outcome {
+            Ok(Answer::Reply(r)) => Some(&r.message),
+            Ok(Answer::Rcode(rc)) => {
+                synthetic = rcode_reply(req, *rc);
+                Some(&synthetic)
+            }
+            Err(e) => {
+                synthetic = rcode_reply(req, e.rcode);
+                Some(&synthetic)
+            }
+            Ok(Answer::Drop) => None,
+        };
+        if self.classes.logs(classify(reply)) {
+            let line = self.format.render(req, reply, took);
+            tracing::info!(target: "querylog", "{line}");
+        }
+    }
+}
 
 impl Plugin for Log {
     const NAME: &'static str = "log";
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
-        next.handle(req).await
+        let name = req.name();
+        let Some(rule) = self.rules.iter().find(|r| in_scope(&r.name, &name)) else {
+            return next.handle(req).await;
+        };
+        let start = Instant::now();
+        let outcome = next.handle(req).await;
+        rule.log(req, &outcome, start.elapsed());
+        outcome
     }
 }
 
 impl Setup for Log {
     type Config = LogConfig;
 
-    fn build(_: LogConfig, _: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
-        Ok(Log)
+    fn build(cfg: LogConfig, _: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
+        let rules = cfg
+            .rules
+            .into_iter()
+            .map(|r| Rule {
+                format: Format::parse(&r.format),
+                name: r.name,
+                classes: r.classes,
+            })
+            .collect();
+        Ok(Log { rules })
     }
 }

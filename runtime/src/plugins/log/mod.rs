@@ -1,6 +1,12 @@
 //! *log*: the query log.
-pub mod setup;
+#![doc = include_str!("README.md")]
+
+#[cfg(feature = "serve")]
+pub(crate) mod format;
 #[cfg(feature = "serve")]
 mod handler;
+pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::Log;
+#[cfg(all(test, feature = "serve"))]
+mod tests;

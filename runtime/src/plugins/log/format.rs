@@ -1,0 +1,408 @@
+//! Query log lines: a format parsed once into segments, the class of a
+//! response, and the rendering of one line. Everything here is a pure
+//! function of the request, the reply and the duration.
+
+use super::setup::Class;
+use crate::dns::{DNSClass, Message, OpCode, RecordType, ResponseCode};
+use crate::plugin::Request;
+use std::fmt::{self, Write as _};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// What every placeholder prints when it has no value.
+const EMPTY: &str = "-";
+
+/// A placeholder with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Type,
+    Name,
+    Class,
+    Proto,
+    Size,
+    Remote,
+    Port,
+    Local,
+    Id,
+    Opcode,
+    Do,
+    Bufsize,
+    Rcode,
+    Rsize,
+    Duration,
+    Rflags,
+}
+
+impl Field {
+    /// The field a complete `{...}` token names, if any (case-sensitive).
+    fn from_label(label: &str) -> Option<Field> {
+        Some(match label {
+            "{type}" => Field::Type,
+            "{name}" => Field::Name,
+            "{class}" => Field::Class,
+            "{proto}" => Field::Proto,
+            "{size}" => Field::Size,
+            "{remote}" => Field::Remote,
+            "{port}" => Field::Port,
+            "{local}" => Field::Local,
+            "{>id}" => Field::Id,
+            "{>opcode}" => Field::Opcode,
+            "{>do}" => Field::Do,
+            "{>bufsize}" => Field::Bufsize,
+            "{rcode}" => Field::Rcode,
+            "{rsize}" => Field::Rsize,
+            "{duration}" => Field::Duration,
+            "{>rflags}" => Field::Rflags,
+            _ => return None,
+        })
+    }
+}
+
+/// One piece of a parsed format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    /// Printed as is.
+    Literal(String),
+    /// A request or response value.
+    Field(Field),
+    /// `{/label}`: a metadata value. corec has no metadata yet, so always `-`.
+    Metadata(String),
+}
+
+/// A log format, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Format {
+    segments: Vec<Segment>,
+}
+
+impl Format {
+    /// Splits `format` into literals and placeholders. Each `}` closes the
+    /// nearest `{` before it; a braced word that is not a placeholder stays
+    /// in the output literally, as does a stray `}`.
+    pub(crate) fn parse(format: &str) -> Format {
+        let mut segments = Vec::new();
+        let mut literal = String::new();
+        let mut rest = format;
+        while let Some(close) = rest.find('}') {
+            let placeholder = rest[..close].rfind('{').and_then(|open| {
+                let label = &rest[open..=close];
+                let seg = match Field::from_label(label) {
+                    Some(f) => Segment::Field(f),
+                    None => {
+                        Segment::Metadata(label.strip_prefix("{/")?.strip_suffix('}')?.to_string())
+                    }
+                };
+                Some((open, seg))
+            });
+            match placeholder {
+                Some((open, seg)) => {
+                    literal.push_str(&rest[..open]);
+                    if !literal.is_empty() {
+                        segments.push(Segment::Literal(std::mem::take(&mut literal)));
+                    }
+                    segments.push(seg);
+                }
+                None => literal.push_str(&rest[..=close]),
+            }
+            rest = &rest[close + 1..];
+        }
+        literal.push_str(rest);
+        if !literal.is_empty() {
+            segments.push(Segment::Literal(literal));
+        }
+        Format { segments }
+    }
+
+    /// One log line for `req`. `reply` is the response the client gets
+    /// (`None`: nothing was sent); `took` is how long the rest of the chain ran.
+    pub(crate) fn render(&self, req: &Request, reply: Option<&Message>, took: Duration) -> String {
+        let mut out = String::with_capacity(160);
+        for seg in &self.segments {
+            match seg {
+                Segment::Literal(s) => out.push_str(s),
+                Segment::Metadata(_) => out.push_str(EMPTY),
+                Segment::Field(f) => {
+                    // Writing to a String cannot fail.
+                    let _ = write_field(&mut out, *f, req, reply, took);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn write_field(
+    out: &mut String,
+    f: Field,
+    req: &Request,
+    reply: Option<&Message>,
+    took: Duration,
+) -> fmt::Result {
+    match f {
+        Field::Type => write!(out, "{}", TypeName(req.qtype())),
+        Field::Name => {
+            out.push_str(&req.name());
+            Ok(())
+        }
+        Field::Class => write!(out, "{}", ClassName(req.qclass())),
+        Field::Proto => {
+            out.push_str(req.proto.as_str());
+            Ok(())
+        }
+        Field::Size => write!(out, "{}", req.wire_len),
+        Field::Remote => write_ip(out, req.client.ip()),
+        Field::Port => write!(out, "{}", req.client.port()),
+        Field::Local => write_ip(out, req.local.ip()),
+        Field::Id => write!(out, "{}", req.id()),
+        Field::Opcode => write!(out, "{}", u8::from(req.message.metadata.op_code)),
+        Field::Do => write!(out, "{}", req.do_bit()),
+        Field::Bufsize => write!(out, "{}", req.size()),
+        Field::Rcode => match reply {
+            Some(m) => write!(out, "{}", RcodeName(m.metadata.response_code)),
+            None => {
+                out.push_str(EMPTY);
+                Ok(())
+            }
+        },
+        Field::Rsize => match reply.and_then(|m| m.to_vec().ok()) {
+            Some(bytes) => write!(out, "{}", bytes.len()),
+            None => {
+                out.push_str(EMPTY);
+                Ok(())
+            }
+        },
+        Field::Duration => write!(out, "{}s", took.as_secs_f64()),
+        Field::Rflags => match reply {
+            Some(m) => write_flags(out, m),
+            None => {
+                out.push_str(EMPTY);
+                Ok(())
+            }
+        },
+    }
+}
+
+/// An IP address, IPv6 in brackets.
+fn write_ip(out: &mut String, ip: IpAddr) -> fmt::Result {
+    match ip {
+        IpAddr::V4(v4) => write!(out, "{v4}"),
+        IpAddr::V6(v6) => write!(out, "[{v6}]"),
+    }
+}
+
+/// The header flags that are set, comma-separated, in wire order. (The Z
+/// bit is not kept by the DNS library, so `z` never appears.)
+fn write_flags(out: &mut String, m: &Message) -> fmt::Result {
+    let h = &m.metadata;
+    let flags = [
+        (h.message_type == crate::dns::MessageType::Response, "qr"),
+        (h.authoritative, "aa"),
+        (h.truncation, "tc"),
+        (h.recursion_desired, "rd"),
+        (h.recursion_available, "ra"),
+        (h.authentic_data, "ad"),
+        (h.checking_disabled, "cd"),
+    ];
+    let mut first = true;
+    for (_, name) in flags.iter().filter(|(set, _)| *set) {
+        if !first {
+            out.push(',');
+        }
+        out.push_str(name);
+        first = false;
+    }
+    Ok(())
+}
+
+/// The reply the server writes for a chain that wrote nothing but an rcode.
+pub(crate) fn rcode_reply(req: &Request, rcode: ResponseCode) -> Message {
+    let mut m = req.reply();
+    m.metadata.response_code = rcode;
+    m
+}
+
+/// The class of a response, as CoreDNS types it: positive answers and
+/// referrals are successes; NXDOMAIN without answers and NOERROR with a SOA
+/// but no answers are denials; a NOERROR with neither answers nor SOA still
+/// counts as a success. Zone transfers, NOTIFY and UPDATE, no reply at all,
+/// and every other rcode are errors.
+pub(crate) fn classify(reply: Option<&Message>) -> Class {
+    let Some(m) = reply else {
+        return Class::Error;
+    };
+    let meta = matches!(m.metadata.op_code, OpCode::Notify | OpCode::Update)
+        || m.queries
+            .first()
+            .is_some_and(|q| matches!(q.query_type(), RecordType::AXFR | RecordType::IXFR));
+    if meta {
+        return Class::Error;
+    }
+    let answers = !m.answers.is_empty();
+    let soa = || {
+        m.authorities
+            .iter()
+            .any(|r| r.record_type() == RecordType::SOA)
+    };
+    match m.metadata.response_code {
+        ResponseCode::NoError if answers => Class::Success,
+        ResponseCode::NXDomain if answers => Class::Error,
+        ResponseCode::NoError if soa() => Class::Denial,
+        ResponseCode::NXDomain => Class::Denial,
+        ResponseCode::NoError => Class::Success,
+        _ => Class::Error,
+    }
+}
+
+/// A record type's mnemonic, `TYPE<n>` when it has none.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TypeName(pub(crate) RecordType);
+
+impl fmt::Display for TypeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = u16::from(self.0);
+        let name = match code {
+            0 => "None",
+            1 => "A",
+            2 => "NS",
+            3 => "MD",
+            4 => "MF",
+            5 => "CNAME",
+            6 => "SOA",
+            7 => "MB",
+            8 => "MG",
+            9 => "MR",
+            10 => "NULL",
+            12 => "PTR",
+            13 => "HINFO",
+            14 => "MINFO",
+            15 => "MX",
+            16 => "TXT",
+            17 => "RP",
+            18 => "AFSDB",
+            19 => "X25",
+            20 => "ISDN",
+            21 => "RT",
+            23 => "NSAP-PTR",
+            24 => "SIG",
+            25 => "KEY",
+            26 => "PX",
+            27 => "GPOS",
+            28 => "AAAA",
+            29 => "LOC",
+            30 => "NXT",
+            31 => "EID",
+            32 => "NIMLOC",
+            33 => "SRV",
+            34 => "ATMA",
+            35 => "NAPTR",
+            36 => "KX",
+            37 => "CERT",
+            39 => "DNAME",
+            41 => "OPT",
+            42 => "APL",
+            43 => "DS",
+            44 => "SSHFP",
+            45 => "IPSECKEY",
+            46 => "RRSIG",
+            47 => "NSEC",
+            48 => "DNSKEY",
+            49 => "DHCID",
+            50 => "NSEC3",
+            51 => "NSEC3PARAM",
+            52 => "TLSA",
+            53 => "SMIMEA",
+            55 => "HIP",
+            56 => "NINFO",
+            57 => "RKEY",
+            58 => "TALINK",
+            59 => "CDS",
+            60 => "CDNSKEY",
+            61 => "OPENPGPKEY",
+            62 => "CSYNC",
+            63 => "ZONEMD",
+            64 => "SVCB",
+            65 => "HTTPS",
+            99 => "SPF",
+            100 => "UINFO",
+            101 => "UID",
+            102 => "GID",
+            103 => "UNSPEC",
+            104 => "NID",
+            105 => "L32",
+            106 => "L64",
+            107 => "LP",
+            108 => "EUI48",
+            109 => "EUI64",
+            249 => "TKEY",
+            250 => "TSIG",
+            251 => "IXFR",
+            252 => "AXFR",
+            253 => "MAILB",
+            254 => "MAILA",
+            255 => "ANY",
+            256 => "URI",
+            257 => "CAA",
+            258 => "AVC",
+            260 => "AMTRELAY",
+            32768 => "TA",
+            32769 => "DLV",
+            65535 => "Reserved",
+            _ => return write!(f, "TYPE{code}"),
+        };
+        f.write_str(name)
+    }
+}
+
+/// A class's mnemonic, `CLASS<n>` when it has none.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClassName(pub(crate) DNSClass);
+
+impl fmt::Display for ClassName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = u16::from(self.0);
+        let name = match code {
+            1 => "IN",
+            2 => "CS",
+            3 => "CH",
+            4 => "HS",
+            254 => "NONE",
+            255 => "ANY",
+            _ => return write!(f, "CLASS{code}"),
+        };
+        f.write_str(name)
+    }
+}
+
+/// An rcode's mnemonic, the number when it has none.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RcodeName(pub(crate) ResponseCode);
+
+impl fmt::Display for RcodeName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let code = u16::from(self.0);
+        let name = match code {
+            0 => "NOERROR",
+            1 => "FORMERR",
+            2 => "SERVFAIL",
+            3 => "NXDOMAIN",
+            4 => "NOTIMP",
+            5 => "REFUSED",
+            6 => "YXDOMAIN",
+            7 => "YXRRSET",
+            8 => "NXRRSET",
+            9 => "NOTAUTH",
+            10 => "NOTZONE",
+            // 16 is both BADVERS and BADSIG; CoreDNS prints the TSIG name.
+            16 => "BADSIG",
+            17 => "BADKEY",
+            18 => "BADTIME",
+            19 => "BADMODE",
+            20 => "BADNAME",
+            21 => "BADALG",
+            22 => "BADTRUNC",
+            23 => "BADCOOKIE",
+            _ => return write!(f, "{code}"),
+        };
+        f.write_str(name)
+    }
+}
