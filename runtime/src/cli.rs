@@ -284,14 +284,14 @@ fn serve<C: CompiledBlocks>(flags: Flags, compiled: Option<CompiledSite<C>>) -> 
                 return ExitCode::FAILURE;
             }
         };
-        if !flags.quiet {
-            banner(&server);
-        }
         if let Some(p) = &flags.pidfile
             && let Err(e) = std::fs::write(p, format!("{}\n", std::process::id()))
         {
             eprintln!("Could not write pidfile: {e}");
             return ExitCode::FAILURE;
+        }
+        if !flags.quiet {
+            banner(&server);
         }
         let reloader = Arc::new(Reloader::new(server.clone(), source, flags.port.clone()));
         let code = crate::reload::signals(reloader).await;

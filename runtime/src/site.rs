@@ -276,6 +276,9 @@ pub struct Site<C> {
     pub active: Active<C>,
     /// Listeners by address.
     pub listeners: HashMap<ListenAddr, Listener>,
+    /// Blocks whose chain has no plugin that handles queries: CoreDNS
+    /// answers REFUSED for them.
+    pub empty_blocks: Vec<bool>,
     /// The configuration's fingerprint ([`Model::fingerprint`]).
     pub fingerprint: u64,
     /// The loaded Corefile.
@@ -395,9 +398,15 @@ impl<C: CompiledBlocks> Site<C> {
             return Err(diags);
         }
         let fingerprint = model.fingerprint();
+        let empty_blocks = model
+            .blocks
+            .iter()
+            .map(|b| b.plugins.iter().all(|p| registry::is_config_only(p.name)))
+            .collect();
         Ok(Site {
             active,
             listeners,
+            empty_blocks,
             fingerprint,
             model: Arc::new(model),
             shutdown,

@@ -103,6 +103,9 @@ pub async fn run<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, req: &mut Re
     let Some(block) = listener.route(&req.name(), req.qtype()) else {
         return Ok(Answer::Rcode(ResponseCode::Refused));
     };
+    if site.empty_blocks[block] {
+        return Ok(Answer::Rcode(ResponseCode::Refused));
+    }
     match AssertUnwindSafe(site.serve(block, req)).catch_unwind().await {
         Ok(outcome) => outcome,
         Err(panic) => {

@@ -1,0 +1,3 @@
+fn main() {
+    let _site = corec_macros::corefile!("../corefiles/missing_import.Corefile");
+}

@@ -1,0 +1,3 @@
+fn main() {
+    let _site = corec_macros::corefile!("../corefiles/unclosed.Corefile");
+}

@@ -1,0 +1,236 @@
+//! The `corec` command as a user runs it: check, run with CoreDNS's flags,
+//! signals (SIGUSR1 reload, SIGTERM), and `corec build` of a site binary
+//! that switches to interpreted chains when its Corefile changes.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+const COREC: &str = env!("CARGO_BIN_EXE_corec");
+
+/// A child process whose stdout and stderr lines arrive on a channel.
+struct Proc {
+    child: Child,
+    lines: Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Proc {
+    fn spawn(cmd: &mut Command) -> Proc {
+        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+        let (tx, rx) = channel();
+        for out in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(out).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        Proc { child, lines: rx, seen: Vec::new() }
+    }
+
+    /// Waits (at most `secs`) for a line satisfying `f`.
+    fn wait_line(&mut self, secs: u64, f: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if f(&l) {
+                        return l;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("no such line within {secs}s; output so far:\n{}", self.seen.join("\n"));
+    }
+
+    /// The UDP port printed in the startup banner for `zone`.
+    fn port_of(&mut self, zone: &str) -> u16 {
+        let prefix = format!("{zone}:");
+        let l = self.wait_line(20, |l| l.starts_with(&prefix));
+        l[prefix.len()..].parse().expect("port")
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status().unwrap();
+        assert!(ok.success());
+    }
+
+    fn wait_exit(&mut self, secs: u64) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A one-question UDP query; returns the raw reply.
+fn ask(port: u16, name: &str, qtype: u16, qclass: u16) -> Option<Vec<u8>> {
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut q = vec![0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name.trim_end_matches('.').split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.push(0);
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&qclass.to_be_bytes());
+    sock.send_to(&q, SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
+    let mut buf = [0u8; 4096];
+    let (n, _) = sock.recv_from(&mut buf).ok()?;
+    Some(buf[..n].to_vec())
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn check_reports_every_error_with_position_and_caret() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("Good");
+    write(&good, "example.org {\n    whoami\n    log\n}\n");
+    let out = Command::new(COREC).args(["check", good.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 server blocks, 1 zones)"));
+
+    let bad = dir.path().join("Bad");
+    write(&bad, "example.org {\n    whoam\n    hosts {\n        ttl 0\n    }\n}\nexample.org {\n}\n");
+    let out = Command::new(COREC).args(["check", bad.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let name = bad.to_str().unwrap();
+    assert!(err.contains("error: Unknown directive 'whoam'"), "{err}");
+    assert!(err.contains(&format!("--> {name}:2:5")), "{err}");
+    assert!(err.contains("2 |     whoam\n  |     ^^^^^ did you mean 'whoami'?"), "{err}");
+    assert!(err.contains(&format!("--> {name}:4:13")), "hosts' ttl error is reported too:\n{err}");
+    assert!(err.contains("cannot serve dns://example.org.:53 - it is already defined"), "{err}");
+    assert!(err.contains("due to 3 previous errors"), "{err}");
+}
+
+#[test]
+fn version_and_plugins_flags() {
+    let out = Command::new(COREC).arg("-version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("corec-0.1.0\n"));
+    let out = Command::new(COREC).arg("-plugins").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for p in ["dns.whoami", "dns.hosts", "dns.log", "dns.errors", "dns.chaos"] {
+        assert!(text.contains(p), "{text}");
+    }
+    let out = Command::new(COREC).arg("-nosuchflag").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn default_corefile_when_none_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = Proc::spawn(Command::new(COREC).args(["-dns.port", "0"]).current_dir(dir.path()));
+    let port = p.port_of(".");
+    let reply = ask(port, "anything.example", 1, 1).expect("whoami answers");
+    assert!(contains(&reply, &[127, 0, 0, 1]), "whoami puts the client address in the reply");
+    p.wait_line(5, |l| l.starts_with("[INFO] 127.0.0.1:") && l.contains("\"A IN anything.example. udp"));
+    p.signal("TERM");
+    assert_eq!(p.wait_exit(10), Some(0));
+}
+
+#[test]
+fn run_reload_by_sigusr1_and_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    let pidfile = dir.path().join("corec.pid");
+    write(&corefile, "example.org:0 {\n    whoami\n}\n");
+    let mut p = Proc::spawn(Command::new(COREC).args(["run", "-conf", corefile.to_str().unwrap(), "-pidfile", pidfile.to_str().unwrap()]));
+    let port = p.port_of("example.org.");
+    assert!(ask(port, "a.example.org", 1, 1).is_some());
+    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    assert_eq!(pid, p.child.id());
+
+    // A broken Corefile is rejected and the old site keeps serving.
+    write(&corefile, "example.org:0 {\n    whoami extra\n}\n");
+    p.signal("USR1");
+    p.wait_line(10, |l| l.contains("reload failed, still serving the previous configuration"));
+    p.wait_line(5, |l| l.contains("Wrong argument count or unexpected line ending after 'extra'"));
+    let reply = ask(port, "a.example.org", 1, 1).expect("still answering");
+    assert!(contains(&reply, &[127, 0, 0, 1]));
+
+    // A valid change is applied on the same port.
+    write(&corefile, ".:0 {\n    chaos corec-reloaded\n}\n");
+    p.signal("USR1");
+    p.wait_line(10, |l| l == "[INFO] Reloading complete");
+    let reply = ask(port, "version.bind", 16, 3).expect("chaos answers");
+    assert!(contains(&reply, b"corec-reloaded"));
+
+    // SIGHUP is ignored; SIGTERM exits 0 and removes the pidfile.
+    p.signal("HUP");
+    assert!(ask(port, "version.bind", 16, 3).is_some());
+    p.signal("TERM");
+    assert_eq!(p.wait_exit(10), Some(0));
+    assert!(!pidfile.exists());
+}
+
+/// `corec build` compiles a real site binary (release profile, shared
+/// target directory), which serves its baked Corefile and, when the
+/// Corefile changes, switches to interpreted chains on SIGUSR1.
+#[test]
+fn build_a_site_then_reload_it_interpreted() {
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    write(&corefile, "example.org:0 {\n    whoami\n    log\n}\n");
+    let bin: PathBuf = dir.path().join("site-dns");
+    let out = Command::new(COREC)
+        .args(["build", corefile.to_str().unwrap(), "-o", bin.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("corec build: wrote"));
+
+    let mut p = Proc::spawn(&mut Command::new(&bin));
+    p.wait_line(20, |l| l.contains("running compiled site built from"));
+    let port = p.port_of("example.org.");
+    assert!(ask(port, "a.example.org", 1, 1).is_some());
+
+    // A plugin this binary was not built with is rejected; the old site serves on.
+    write(&corefile, ".:0 {\n    chaos site-v2\n}\n");
+    p.signal("USR1");
+    p.wait_line(10, |l| l.contains("reload failed, still serving the previous configuration"));
+    p.wait_line(5, |l| l.contains("this binary was built without the 'chaos' plugin"));
+    assert!(ask(port, "a.example.org", 1, 1).is_some());
+
+    // A change that only needs linked plugins switches to interpreted chains.
+    assert!(ask(port, "a.example.net", 1, 1).is_some_and(|r| r[3] & 0xf == 5), "REFUSED before");
+    write(&corefile, "example.org:0 example.net:0 {\n    whoami\n}\n");
+    p.signal("USR1");
+    p.wait_line(10, |l| l == "[INFO] running interpreted: Corefile changed since build");
+    let reply = ask(port, "a.example.net", 1, 1).expect("answers after reload");
+    assert_eq!(reply[3] & 0xf, 0, "NOERROR from whoami for the new zone");
+    p.signal("TERM");
+    assert_eq!(p.wait_exit(10), Some(0));
+
+    // A Corefile error is reported like a compiler error and no binary is built.
+    write(&corefile, "example.org {\n    whoami\n    bogus\n}\n");
+    let out = Command::new(COREC).args(["build", corefile.to_str().unwrap(), "-o", bin.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Unknown directive 'bogus'"));
+}

@@ -1,0 +1,5 @@
+//! corec's integration tests: one binary (fast to link), one module per area.
+
+mod conformance;
+mod malformed;
+mod reload;
