@@ -42,7 +42,11 @@ pub fn corefile(input: TokenStream) -> TokenStream {
             .0
             .iter()
             .filter(|d| d.is_error())
-            .map(|d| format!("Corefile error\n{}", d.render(&model.sources)))
+            .map(|d| {
+                // rustc prints its own "error: " before the message.
+                let r = d.render(&model.sources);
+                r.strip_prefix("error: ").unwrap_or(&r).trim_end().to_string()
+            })
             .collect();
         return expand_errors(&messages, lit.span(), &opts).into();
     }
