@@ -97,10 +97,23 @@ impl Diagnostic {
                 let _ = write!(out, " {label}");
             }
             out.push('\n');
+            let mut chain = Vec::new();
             let mut from = file.imported_from;
             while let Some(site) = from {
-                let _ = writeln!(out, "{gutter} = note: imported from {}", sources.location(site));
+                chain.push(site);
                 from = sources.file(site.file).imported_from;
+            }
+            // A self-importing file nests up to the import limit: show both
+            // ends of a long chain only.
+            const ENDS: usize = 4;
+            for (i, site) in chain.iter().enumerate() {
+                if chain.len() > 2 * ENDS && i == ENDS {
+                    let skipped = chain.len() - 2 * ENDS;
+                    let _ = writeln!(out, "{gutter} = note: ... {skipped} more nested imports ...");
+                }
+                if chain.len() <= 2 * ENDS || i < ENDS || i >= chain.len() - ENDS {
+                    let _ = writeln!(out, "{gutter} = note: imported from {}", sources.location(*site));
+                }
             }
         }
         for note in &self.notes {

@@ -244,8 +244,9 @@ impl<'a> Dispenser<'a> {
             return self.zones.to_vec();
         }
         args.iter()
-            .filter_map(|t| keys::split_host_port(&t.text).ok())
-            .flat_map(|(zones, _)| zones)
+            .filter_map(|t| keys::parse_key(&t.text, "").ok())
+            .flatten()
+            .map(|z| z.zone)
             .collect()
     }
 }

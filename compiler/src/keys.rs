@@ -78,11 +78,13 @@ impl fmt::Display for ZoneAddr {
 /// Parses one key into the zone addresses it stands for (several for a
 /// CIDR that is not on an octet or nibble boundary).
 pub fn parse_key(key: &str, dns_port: &str) -> Result<Vec<ZoneAddr>, String> {
-    let lower = key.to_ascii_lowercase();
+    // Schemes match case-sensitively, as in CoreDNS; the zone is lowercased.
     let (transport, rest) = Transport::SCHEMES
         .iter()
-        .find_map(|(prefix, t)| lower.strip_prefix(prefix).map(|r| (*t, r)))
-        .unwrap_or((Transport::Dns, lower.as_str()));
+        .find_map(|(prefix, t)| key.strip_prefix(prefix).map(|r| (*t, r)))
+        .unwrap_or((Transport::Dns, key));
+    let lower = rest.to_ascii_lowercase();
+    let rest = lower.as_str();
     let (hosts, port) = split_host_port(rest)?;
     let port = port.unwrap_or_else(|| transport.default_port(dns_port));
     Ok(hosts
@@ -135,8 +137,9 @@ pub fn fqdn(name: &str) -> String {
     n
 }
 
-/// Like miekg/dns `IsDomainName`: labels of 1..=63 octets, at most 255 in
-/// wire form; any characters are allowed.
+/// Like miekg/dns `IsDomainName`: labels of 1..=63 octets; any characters
+/// are allowed. miekg counts the labels' length octets plus contents of the
+/// fully qualified name (without the root's zero octet) against 256.
 pub fn is_domain_name(s: &str) -> bool {
     if s.is_empty() {
         return false;
@@ -153,7 +156,7 @@ pub fn is_domain_name(s: &str) -> bool {
         }
         wire += len + 1;
     }
-    wire <= 255
+    wire - 1 <= 256
 }
 
 /// Octets in a presentation-format label (`\DDD` and `\X` count as one).

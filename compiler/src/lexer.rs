@@ -45,7 +45,7 @@ pub fn lex(file: FileId, source: &SourceFile) -> (Vec<Token>, Vec<Diagnostic>) {
         };
         let raw = pair.as_str();
         let text = match pair.as_rule() {
-            Rule::bare => raw.to_string(),
+            Rule::bare => raw.replace('\r', ""),
             Rule::quoted => {
                 let mut inner = pair.into_inner();
                 let body = inner.next().map(|p| p.as_str()).unwrap_or("");

@@ -268,6 +268,8 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
         }
         blocks.push(block);
     }
+    // Report in source order, whichever stage found the problem.
+    diagnostics.0.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     Model {
         sources,
         diagnostics,

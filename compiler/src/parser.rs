@@ -64,6 +64,7 @@ pub fn parse(
         file_expansions: 0,
         diags: Diagnostics(warnings),
         eof: false,
+        eof_in_directive: false,
     };
     let mut blocks = Vec::new();
     while p.next() {
@@ -110,6 +111,8 @@ struct Parser<'a, 'i> {
     file_expansions: usize,
     diags: Diagnostics,
     eof: bool,
+    /// A directive block ran into the end of the input (already reported).
+    eof_in_directive: bool,
 }
 
 impl Parser<'_, '_> {
@@ -243,7 +246,7 @@ impl Parser<'_, '_> {
             self.cursor -= 1;
         }
         let directives = self.directives();
-        if braced && self.val() != "}" {
+        if braced && self.val() != "}" && !self.eof_in_directive {
             let last = self.val().to_string();
             self.error(format!("Syntax error: Unexpected token '{last}', expecting '}}'"));
         }
@@ -309,6 +312,7 @@ impl Parser<'_, '_> {
         }
         if nesting > 0 {
             self.error("Unexpected EOF");
+            self.eof_in_directive = true;
         }
         Ok(known.then_some(Directive { name, tokens }))
     }
@@ -357,6 +361,8 @@ impl Parser<'_, '_> {
                 format!("maximum snippet import depth ({MAX_SNIPPET_EXPANSIONS}) exceeded"),
                 Some(key_span),
             ));
+            // Keep the name, empty, so its imports do not fall back to files.
+            self.snippets.insert(name, Vec::new());
             return;
         }
         self.snippets.insert(name, body);

@@ -46,17 +46,29 @@ impl SourceFile {
         }
     }
 
+    /// Byte offset where 0-based line `i` starts; a leading byte-order mark
+    /// is not part of the first line.
+    fn line_start(&self, i: usize) -> usize {
+        let start = self.line_starts[i];
+        if i == 0 && self.text.starts_with('\u{feff}') {
+            start + '\u{feff}'.len_utf8()
+        } else {
+            start
+        }
+    }
+
     /// 1-based line and character column of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let line = self.line_starts.partition_point(|&s| s <= offset) - 1;
-        let start = self.line_starts[line];
-        let col = self.text[start..offset.min(self.text.len())].chars().count() + 1;
+        let start = self.line_start(line);
+        let end = offset.min(self.text.len()).max(start);
+        let col = self.text[start..end].chars().count() + 1;
         (line + 1, col)
     }
 
     /// Byte range of a 1-based line, without its line ending.
     pub fn line_span(&self, line: usize) -> (usize, usize) {
-        let start = self.line_starts[line - 1];
+        let start = self.line_start(line - 1);
         let end = self
             .line_starts
             .get(line)
@@ -238,8 +250,13 @@ pub(crate) fn wildcard_match(pattern: &str, name: &str) -> bool {
     fn go(p: &[char], n: &[char]) -> bool {
         match p.split_first() {
             None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
-            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            // Like Go's filepath.Match: wildcards never match a separator.
+            Some(('*', rest)) => (0..=n.len())
+                .take_while(|&i| i == 0 || !std::path::is_separator(n[i - 1]))
+                .any(|i| go(rest, &n[i..])),
+            Some(('?', rest)) => {
+                n.first().is_some_and(|&c| !std::path::is_separator(c)) && go(rest, &n[1..])
+            }
             Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
         }
     }

@@ -82,7 +82,7 @@ impl Case {
         self
     }
 
-    fn request(&self) -> Request {
+    pub fn request(&self) -> Request {
         let mut m = Message::new(4242, MessageType::Query, OpCode::Query);
         m.metadata.recursion_desired = true;
         let mut q = Query::query(Name::from_ascii(&self.name).unwrap(), self.qtype);

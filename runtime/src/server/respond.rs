@@ -195,3 +195,39 @@ fn drop_last_rrset(records: &mut Vec<Record>) {
     records.retain(|r| !(r.name == name && r.record_type() == rtype && r.dns_class == class));
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::site::{Blocks, SiteBuilder};
+    use crate::testing::{self, Case};
+
+    /// A compiled site whose only block panics on every query.
+    #[derive(Debug)]
+    struct Panicking;
+
+    impl Blocks for Panicking {
+        async fn serve<'a>(&'a self, _: usize, _: &'a mut Request) -> Outcome {
+            panic!("a plugin bug")
+        }
+    }
+
+    impl CompiledBlocks for Panicking {
+        const SHAPE: &'static [&'static [&'static str]] = &[&["whoami"]];
+        fn build(_: &mut SiteBuilder<'_>) -> Option<Self> {
+            Some(Panicking)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_plugin_becomes_servfail() {
+        let site = Site::<Panicking>::compiled(testing::load(".:0 {\n whoami\n}")).unwrap();
+        let at = *site.listeners.keys().next().unwrap();
+        for _ in 0..2 {
+            let req = Case::new("example.org.", crate::dns::RecordType::A).request();
+            let bytes = handle(&site, at, req).await.expect("a reply");
+            let m = Message::from_vec(&bytes).unwrap();
+            assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+        }
+    }
+}
