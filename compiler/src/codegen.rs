@@ -24,7 +24,12 @@ impl Default for Options {
 
 /// The expression `corefile!` expands to: a `CompiledSite<Generated>` value.
 /// `corefile` is the Corefile's absolute path. The model must be free of errors.
-pub fn expand(model: &Model, plugins: &[PluginSpec], corefile: &str, opts: &Options) -> TokenStream {
+pub fn expand(
+    model: &Model,
+    plugins: &[PluginSpec],
+    corefile: &str,
+    opts: &Options,
+) -> TokenStream {
     let rt = &opts.runtime;
     let private = quote!(#rt::__private);
     let mut fields = Vec::new();
@@ -40,7 +45,12 @@ pub fn expand(model: &Model, plugins: &[PluginSpec], corefile: &str, opts: &Opti
         let mut chain_types = Vec::new();
         let names: Vec<&str> = block.plugins.iter().map(|p| p.name).collect();
         for (k, used) in block.plugins.iter().enumerate() {
-            let PluginKind::Available { rust_type, config_only, .. } = plugins[used.registry_index].kind else {
+            let PluginKind::Available {
+                rust_type,
+                config_only,
+                ..
+            } = plugins[used.registry_index].kind
+            else {
                 continue; // the model would carry an error; expand is not called then
             };
             let ty = rust_path(rt, rust_type);
@@ -119,7 +129,9 @@ pub fn expand(model: &Model, plugins: &[PluginSpec], corefile: &str, opts: &Opti
 /// plus a value of the expected type, so the caller's code adds no errors.
 pub fn expand_errors(messages: &[String], span: Span, opts: &Options) -> TokenStream {
     let rt = &opts.runtime;
-    let errors = messages.iter().map(|m| quote::quote_spanned!(span=> ::core::compile_error!(#m);));
+    let errors = messages
+        .iter()
+        .map(|m| quote::quote_spanned!(span=> ::core::compile_error!(#m);));
     quote! {
         {
             #(#errors)*
@@ -129,6 +141,8 @@ pub fn expand_errors(messages: &[String], span: Span, opts: &Options) -> TokenSt
 }
 
 fn rust_path(rt: &TokenStream, rust_type: &str) -> TokenStream {
-    let segs = rust_type.split("::").map(|s| Ident::new(s, Span::call_site()));
+    let segs = rust_type
+        .split("::")
+        .map(|s| Ident::new(s, Span::call_site()));
     quote!(#rt #(::#segs)*)
 }

@@ -92,7 +92,12 @@ impl Diagnostic {
             let start = span.start;
             let end = span.end.min(file.line_span(line).1).max(start);
             let width = file.text[start..end].chars().count().max(1);
-            let _ = write!(out, "{gutter} | {}{}", " ".repeat(col - 1), "^".repeat(width));
+            let _ = write!(
+                out,
+                "{gutter} | {}{}",
+                " ".repeat(col - 1),
+                "^".repeat(width)
+            );
             if let Some(label) = &self.label {
                 let _ = write!(out, " {label}");
             }
@@ -109,10 +114,17 @@ impl Diagnostic {
             for (i, site) in chain.iter().enumerate() {
                 if chain.len() > 2 * ENDS && i == ENDS {
                     let skipped = chain.len() - 2 * ENDS;
-                    let _ = writeln!(out, "{gutter} = note: ... {skipped} more nested imports ...");
+                    let _ = writeln!(
+                        out,
+                        "{gutter} = note: ... {skipped} more nested imports ..."
+                    );
                 }
                 if chain.len() <= 2 * ENDS || i < ENDS || i >= chain.len() - ENDS {
-                    let _ = writeln!(out, "{gutter} = note: imported from {}", sources.location(*site));
+                    let _ = writeln!(
+                        out,
+                        "{gutter} = note: imported from {}",
+                        sources.location(*site)
+                    );
                 }
             }
         }
@@ -160,7 +172,9 @@ impl Diagnostics {
         let errors = self.0.iter().filter(|d| d.is_error()).count();
         if errors > 0 {
             let s = if errors == 1 { "" } else { "s" };
-            out.push(format!("error: could not load the Corefile due to {errors} previous error{s}\n"));
+            out.push(format!(
+                "error: could not load the Corefile due to {errors} previous error{s}\n"
+            ));
         }
         out.join("\n")
     }
@@ -183,7 +197,10 @@ impl From<Diagnostic> for Diagnostics {
 }
 
 /// The closest candidate by edit distance, if it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (levenshtein(word, c), c))
@@ -212,7 +229,10 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("sucess", ["success", "denial"]), Some("success"));
+        assert_eq!(
+            did_you_mean("sucess", ["success", "denial"]),
+            Some("success")
+        );
         assert_eq!(did_you_mean("whoam", ["whoami", "log"]), Some("whoami"));
         assert_eq!(did_you_mean("zzzzzz", ["whoami", "log"]), None);
     }

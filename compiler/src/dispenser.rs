@@ -132,9 +132,7 @@ impl<'a> Dispenser<'a> {
 
     /// Span of the current token, or of the last one after the end.
     pub fn span(&self) -> Option<Span> {
-        self.token()
-            .or_else(|| self.tokens.last())
-            .map(|t| t.span)
+        self.token().or_else(|| self.tokens.last()).map(|t| t.span)
     }
 
     /// The rest of the line, stopping before a `{`.
@@ -218,20 +216,14 @@ impl<'a> Dispenser<'a> {
 
     /// Errors if the directive appears more than once in the block.
     pub fn once(&self) -> Result<(), Diagnostic> {
-        let mut starts = self
-            .tokens
-            .iter()
-            .enumerate()
-            .filter(|(i, t)| {
-                t.text == self.plugin
-                    && (*i == 0 || !Self::same_line(&self.tokens[i - 1], t))
-            });
+        let mut starts = self.tokens.iter().enumerate().filter(|(i, t)| {
+            t.text == self.plugin && (*i == 0 || !Self::same_line(&self.tokens[i - 1], t))
+        });
         starts.next();
         match starts.next() {
-            Some((_, second)) => Err(self.err_at(
-                second,
-                "this plugin can only be used once per Server Block",
-            )),
+            Some((_, second)) => {
+                Err(self.err_at(second, "this plugin can only be used once per Server Block"))
+            }
             None => Ok(()),
         }
     }

@@ -71,7 +71,13 @@ pub struct ZoneAddr {
 
 impl fmt::Display for ZoneAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}://{}:{}", self.transport.scheme(), self.zone, self.port)
+        write!(
+            f,
+            "{}://{}:{}",
+            self.transport.scheme(),
+            self.zone,
+            self.port
+        )
     }
 }
 
@@ -165,7 +171,10 @@ fn label_len(label: &str) -> usize {
     let (mut i, mut n) = (0, 0);
     while i < b.len() {
         if b[i] == b'\\' {
-            i += if b.get(i + 1..i + 4).is_some_and(|d| d.iter().all(u8::is_ascii_digit)) {
+            i += if b
+                .get(i + 1..i + 4)
+                .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+            {
                 4
             } else {
                 2
@@ -218,7 +227,13 @@ pub fn reverse_zones(ip: IpAddr, bits: u8) -> Vec<String> {
         let labels: Vec<String> = d
             .iter()
             .rev()
-            .map(|x| if step == 8 { x.to_string() } else { format!("{x:x}") })
+            .map(|x| {
+                if step == 8 {
+                    x.to_string()
+                } else {
+                    format!("{x:x}")
+                }
+            })
             .collect();
         let mut zone = labels.join(".");
         if !zone.is_empty() {
@@ -286,7 +301,11 @@ mod tests {
             parse_key("a..b", "53").unwrap_err(),
             "zone is not a valid domain name: a..b"
         );
-        assert!(parse_key(&"a".repeat(300), "53").unwrap_err().starts_with("specified zone is too long: 300"));
+        assert!(
+            parse_key(&"a".repeat(300), "53")
+                .unwrap_err()
+                .starts_with("specified zone is too long: 300")
+        );
         assert_eq!(parse_key("::/0", "53").unwrap_err(), "invalid CIDR ::/0");
     }
 }

@@ -144,7 +144,11 @@ mod tests {
     fn quoted_tokens_span_lines() {
         assert_eq!(
             texts("\"a\nb\" c\nd"),
-            [("a\nb".to_string(), 1), ("c".to_string(), 2), ("d".to_string(), 3)]
+            [
+                ("a\nb".to_string(), 1),
+                ("c".to_string(), 2),
+                ("d".to_string(), 3)
+            ]
         );
     }
 

@@ -121,12 +121,22 @@ impl Model {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         for b in &self.blocks {
             for k in &b.keys {
-                (&k.text, self.sources.file(k.span.file).path.as_os_str(), k.line).hash(&mut h);
+                (
+                    &k.text,
+                    self.sources.file(k.span.file).path.as_os_str(),
+                    k.line,
+                )
+                    .hash(&mut h);
             }
             for p in &b.plugins {
                 p.name.hash(&mut h);
                 for t in &p.tokens {
-                    (&t.text, self.sources.file(t.span.file).path.as_os_str(), t.line).hash(&mut h);
+                    (
+                        &t.text,
+                        self.sources.file(t.span.file).path.as_os_str(),
+                        t.line,
+                    )
+                        .hash(&mut h);
                 }
             }
             "}".hash(&mut h);
@@ -196,7 +206,10 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
                         if z.transport != Transport::Dns {
                             diagnostics.push(
                                 Diagnostic::error(
-                                    format!("transport '{}://' is not built into corec yet", z.transport.scheme()),
+                                    format!(
+                                        "transport '{}://' is not built into corec yet",
+                                        z.transport.scheme()
+                                    ),
                                     Some(key.span),
                                 )
                                 .with_note("corec serves dns:// (UDP and TCP) keys"),
@@ -208,7 +221,10 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
                                     format!("cannot serve {z} - it is already defined"),
                                     Some(key.span),
                                 )
-                                .with_note(format!("first defined at {}", sources.location(first.span))),
+                                .with_note(format!(
+                                    "first defined at {}",
+                                    sources.location(first.span)
+                                )),
                             );
                         } else {
                             seen.insert(z.clone(), key.clone());
@@ -224,7 +240,9 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
         }
         let mut plugins: Vec<PluginUse> = Vec::new();
         for d in sb.directives {
-            let Some(&i) = index.get(d.name.as_str()) else { continue };
+            let Some(&i) = index.get(d.name.as_str()) else {
+                continue;
+            };
             match plugins.iter_mut().find(|p| p.registry_index == i) {
                 Some(p) => p.tokens.extend(d.tokens),
                 None => plugins.push(PluginUse {
@@ -269,7 +287,9 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
         blocks.push(block);
     }
     // Report in source order, whichever stage found the problem.
-    diagnostics.0.sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
+    diagnostics
+        .0
+        .sort_by_key(|d| d.span.map(|s| (s.file, s.start)));
     Model {
         sources,
         diagnostics,

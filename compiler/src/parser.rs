@@ -88,7 +88,9 @@ fn replace_refs(text: &str, open: &str, close: &str, env: EnvLookup<'_>) -> Stri
     // refers to itself cannot loop forever.
     for _ in 0..64 {
         let Some(start) = s.find(open) else { break };
-        let Some(rel_end) = s[start..].find(close) else { break };
+        let Some(rel_end) = s[start..].find(close) else {
+            break;
+        };
         let end = start + rel_end;
         if end <= start + open.len() {
             break; // `{$}`: an empty name stops substitution in this token
@@ -136,9 +138,7 @@ impl Parser<'_, '_> {
     }
 
     fn span(&self) -> Option<Span> {
-        self.tok()
-            .or_else(|| self.tokens.last())
-            .map(|t| t.span)
+        self.tok().or_else(|| self.tokens.last()).map(|t| t.span)
     }
 
     fn same_line(a: &Token, b: &Token) -> bool {
@@ -248,7 +248,9 @@ impl Parser<'_, '_> {
         let directives = self.directives();
         if braced && self.val() != "}" && !self.eof_in_directive {
             let last = self.val().to_string();
-            self.error(format!("Syntax error: Unexpected token '{last}', expecting '}}'"));
+            self.error(format!(
+                "Syntax error: Unexpected token '{last}', expecting '}}'"
+            ));
         }
         directives
     }
@@ -320,7 +322,9 @@ impl Parser<'_, '_> {
     fn define_snippet(&mut self, name: String, key_span: Span) {
         if self.val() != "{" {
             let v = self.val().to_string();
-            self.error(format!("Syntax error: Unexpected token '{v}', expecting '{{'"));
+            self.error(format!(
+                "Syntax error: Unexpected token '{v}', expecting '{{'"
+            ));
             return;
         }
         let mut depth = 1;
@@ -340,7 +344,9 @@ impl Parser<'_, '_> {
         }
         if depth != 0 {
             let v = self.val().to_string();
-            self.error(format!("Syntax error: Unexpected token '{v}', expecting '}}'"));
+            self.error(format!(
+                "Syntax error: Unexpected token '{v}', expecting '}}'"
+            ));
             return;
         }
         if self.snippets.contains_key(&name) {
@@ -379,7 +385,8 @@ impl Parser<'_, '_> {
         while end < self.tokens.len() && Self::same_line(&self.tokens[end - 1], &self.tokens[end]) {
             end += 1;
         }
-        self.tokens.splice(import_at..end, imported.unwrap_or_default());
+        self.tokens
+            .splice(import_at..end, imported.unwrap_or_default());
         self.cursor = import_at as isize;
     }
 

@@ -196,7 +196,10 @@ fn glob_dirs(fs: &RealFs, pattern: &Path) -> Vec<PathBuf> {
     let rest: PathBuf = comps[i + 1..].iter().collect();
     let mut out = Vec::new();
     for e in std::fs::read_dir(&base).into_iter().flatten().flatten() {
-        if e.file_name().to_str().is_some_and(|n| wildcard_match(&pat, n)) {
+        if e.file_name()
+            .to_str()
+            .is_some_and(|n| wildcard_match(&pat, n))
+        {
             let p = e.path().join(&rest);
             if rest.as_os_str().to_string_lossy().contains(['*', '?']) {
                 out.extend(fs.glob(&p));

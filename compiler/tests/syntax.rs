@@ -98,7 +98,10 @@ fn names(b: &Block) -> Vec<&'static str> {
 }
 
 /// Everything a back end sees of a model, for comparing two loads.
-fn summary(m: &Model) -> Vec<(Vec<String>, Vec<String>, Vec<(String, Vec<(String, u32)>)>)> {
+/// A block as (keys, zones, [(directive, [(token, line)])]).
+type BlockSummary = (Vec<String>, Vec<String>, Vec<(String, Vec<(String, u32)>)>);
+
+fn summary(m: &Model) -> Vec<BlockSummary> {
     m.blocks
         .iter()
         .map(|b| {

@@ -45,13 +45,22 @@ pub fn corefile(input: TokenStream) -> TokenStream {
             .map(|d| {
                 // rustc prints its own "error: " before the message.
                 let r = d.render(&model.sources);
-                r.strip_prefix("error: ").unwrap_or(&r).trim_end().to_string()
+                r.strip_prefix("error: ")
+                    .unwrap_or(&r)
+                    .trim_end()
+                    .to_string()
             })
             .collect();
         return expand_errors(&messages, lit.span(), &opts).into();
     }
     let abs = normalize(&std::path::absolute(&path).unwrap_or(path));
-    expand(&model, &corec_runtime::registry::PLUGINS, &abs.to_string_lossy(), &opts).into()
+    expand(
+        &model,
+        &corec_runtime::registry::PLUGINS,
+        &abs.to_string_lossy(),
+        &opts,
+    )
+    .into()
 }
 
 /// Relative to the invoking file's directory when rustc can tell, else to

@@ -13,7 +13,12 @@ use toml_edit::{DocumentMut, Item, Table, value};
 /// The corec source tree this binary was built from (`COREC_SOURCE` overrides).
 pub fn source_root() -> PathBuf {
     std::env::var_os("COREC_SOURCE").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("runtime/ has a parent").to_path_buf(),
+        || {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .parent()
+                .expect("runtime/ has a parent")
+                .to_path_buf()
+        },
         PathBuf::from,
     )
 }
@@ -46,7 +51,11 @@ pub fn parse_args(args: &[String]) -> Result<BuildOptions, String> {
     }
     let corefile = PathBuf::from(corefile.unwrap_or_else(|| "Corefile".into()));
     let output = PathBuf::from(output.ok_or("missing -o OUTPUT")?);
-    Ok(BuildOptions { corefile, output, profile })
+    Ok(BuildOptions {
+        corefile,
+        output,
+        profile,
+    })
 }
 
 /// Cargo features for the plugins a model uses.
@@ -67,7 +76,9 @@ pub fn build_main(args: &[String]) -> ExitCode {
     let opts = match parse_args(args) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("corec build: {e}\nusage: corec build FILE -o OUTPUT [--profile release|dev]");
+            eprintln!(
+                "corec build: {e}\nusage: corec build FILE -o OUTPUT [--profile release|dev]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -100,17 +111,20 @@ pub fn build(opts: &BuildOptions) -> Result<(), String> {
     let root = source_root();
     let package = package_name(&opts.output);
     let work = root.join("target").join("corec-sites").join(&package);
-    std::fs::create_dir_all(work.join("src")).map_err(|e| format!("creating {}: {e}\n", work.display()))?;
+    std::fs::create_dir_all(work.join("src"))
+        .map_err(|e| format!("creating {}: {e}\n", work.display()))?;
     let template = root.join("templates").join("site");
     let manifest = manifest(&template, &root, &package, &features(&model))?;
     write(&work.join("Cargo.toml"), &manifest)?;
-    let main = std::fs::read_to_string(template.join("src/main.rs")).map_err(|e| format!("reading template: {e}\n"))?;
+    let main = std::fs::read_to_string(template.join("src/main.rs"))
+        .map_err(|e| format!("reading template: {e}\n"))?;
     let main = retarget_corefile(&main, &corefile.to_string_lossy())?;
     write(&work.join("src/main.rs"), &main)?;
     // The site resolves to exactly the dependency versions corec was tested with.
     let lock = root.join("Cargo.lock");
     if lock.exists() {
-        std::fs::copy(&lock, work.join("Cargo.lock")).map_err(|e| format!("copying Cargo.lock: {e}\n"))?;
+        std::fs::copy(&lock, work.join("Cargo.lock"))
+            .map_err(|e| format!("copying Cargo.lock: {e}\n"))?;
     }
     let target = root.join("target").join("sites");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -127,9 +141,14 @@ pub fn build(opts: &BuildOptions) -> Result<(), String> {
     if !status.success() {
         return Err(format!("cargo build failed ({status})\n"));
     }
-    let dir = if opts.profile == "dev" { "debug" } else { opts.profile.as_str() };
+    let dir = if opts.profile == "dev" {
+        "debug"
+    } else {
+        opts.profile.as_str()
+    };
     let built = target.join(dir).join(&package);
-    std::fs::copy(&built, &opts.output).map_err(|e| format!("copying {}: {e}\n", built.display()))?;
+    std::fs::copy(&built, &opts.output)
+        .map_err(|e| format!("copying {}: {e}\n", built.display()))?;
     eprintln!(
         "corec build: wrote {} in {:.1}s",
         opts.output.display(),
@@ -148,10 +167,18 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 
 /// A crate name from the output file name.
 fn package_name(output: &Path) -> String {
-    let stem = output.file_name().map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
+    let stem = output
+        .file_name()
+        .map_or_else(|| "site".into(), |n| n.to_string_lossy().into_owned());
     let name: String = stem
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
         name
@@ -162,14 +189,24 @@ fn package_name(output: &Path) -> String {
 
 /// The template's manifest made standalone: own name, path dependencies on
 /// this source tree, the plugin features, and the workspace's release profile.
-fn manifest(template: &Path, root: &Path, package: &str, features: &[String]) -> Result<String, String> {
-    let text = std::fs::read_to_string(template.join("Cargo.toml")).map_err(|e| format!("reading template: {e}\n"))?;
-    let mut doc: DocumentMut = text.parse().map_err(|e| format!("template Cargo.toml: {e}\n"))?;
+fn manifest(
+    template: &Path,
+    root: &Path,
+    package: &str,
+    features: &[String],
+) -> Result<String, String> {
+    let text = std::fs::read_to_string(template.join("Cargo.toml"))
+        .map_err(|e| format!("reading template: {e}\n"))?;
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e| format!("template Cargo.toml: {e}\n"))?;
     let ws: DocumentMut = std::fs::read_to_string(root.join("Cargo.toml"))
         .map_err(|e| format!("reading workspace manifest: {e}\n"))?
         .parse()
         .map_err(|e| format!("workspace Cargo.toml: {e}\n"))?;
-    let pkg = doc["package"].as_table_mut().ok_or("template has no [package]\n")?;
+    let pkg = doc["package"]
+        .as_table_mut()
+        .ok_or("template has no [package]\n")?;
     pkg["name"] = value(package);
     for key in ["version", "edition", "rust-version", "license", "publish"] {
         if let Some(v) = ws["workspace"]["package"].get(key) {
@@ -201,8 +238,14 @@ fn manifest(template: &Path, root: &Path, package: &str, features: &[String]) ->
 
 /// Points the template's `corefile!("...")` at the Corefile being built.
 fn retarget_corefile(main: &str, corefile: &str) -> Result<String, String> {
-    let start = main.find("corefile!(\"").ok_or("template main.rs has no corefile!(\"...\")\n")? + "corefile!(\"".len();
-    let end = start + main[start..].find('"').ok_or("unterminated corefile! path\n")?;
+    let start = main
+        .find("corefile!(\"")
+        .ok_or("template main.rs has no corefile!(\"...\")\n")?
+        + "corefile!(\"".len();
+    let end = start
+        + main[start..]
+            .find('"')
+            .ok_or("unterminated corefile! path\n")?;
     let escaped = corefile.replace('\\', "\\\\").replace('"', "\\\"");
     Ok(format!("{}{}{}", &main[..start], escaped, &main[end..]))
 }

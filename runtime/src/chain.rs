@@ -76,7 +76,9 @@ pub struct DynNext<'a>(pub &'a [Arc<dyn DynPlugin>]);
 impl Handler for DynNext<'_> {
     async fn handle<'a>(&'a self, req: &'a mut Request) -> Outcome {
         match self.0.split_first() {
-            Some((head, rest)) => name_caller(head.serve_dyn(req, DynNext(rest)).await, head.name()),
+            Some((head, rest)) => {
+                name_caller(head.serve_dyn(req, DynNext(rest)).await, head.name())
+            }
             None => Err(PluginError::no_next()),
         }
     }
@@ -84,6 +86,8 @@ impl Handler for DynNext<'_> {
 
 impl std::fmt::Debug for DynNext<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|p| p.name())).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|p| p.name()))
+            .finish()
     }
 }

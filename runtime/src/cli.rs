@@ -26,7 +26,10 @@ pub struct CompiledSite<C> {
 
 impl<C: CompiledBlocks> CompiledSite<C> {
     /// Used by `corefile!`.
-    pub const fn new(corefile: &'static str, files: &'static [(&'static str, &'static str)]) -> Self {
+    pub const fn new(
+        corefile: &'static str,
+        files: &'static [(&'static str, &'static str)],
+    ) -> Self {
         CompiledSite {
             corefile,
             files,
@@ -37,9 +40,10 @@ impl<C: CompiledBlocks> CompiledSite<C> {
     /// Loads the embedded Corefile (environment substituted now, as CoreDNS does at startup).
     pub fn load(&self, dns_port: &str) -> Model {
         let fs = EmbeddedFs::new(self.files.iter().copied());
-        let name = std::path::Path::new(self.corefile)
-            .file_name()
-            .map_or_else(|| self.corefile.to_string(), |n| n.to_string_lossy().into_owned());
+        let name = std::path::Path::new(self.corefile).file_name().map_or_else(
+            || self.corefile.to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
         load_with(&fs, std::path::Path::new(self.corefile), &name, dns_port)
     }
 }
@@ -82,7 +86,9 @@ pub fn parse_flags(args: &[String]) -> Result<Flags, String> {
                 return Ok(v);
             }
             i += 1;
-            args.get(i).cloned().ok_or_else(|| format!("flag needs an argument: -{name}"))
+            args.get(i)
+                .cloned()
+                .ok_or_else(|| format!("flag needs an argument: -{name}"))
         };
         let boolean = |v: Option<String>| -> Result<bool, String> {
             match v.as_deref() {
@@ -109,7 +115,12 @@ pub fn parse_flags(args: &[String]) -> Result<Flags, String> {
 }
 
 /// Loads a Corefile from a file system with the full registry.
-pub fn load_with(fs: &dyn corec_compiler::FileSystem, path: &std::path::Path, name: &str, port: &str) -> Model {
+pub fn load_with(
+    fs: &dyn corec_compiler::FileSystem,
+    path: &std::path::Path,
+    name: &str,
+    port: &str,
+) -> Model {
     let env = |k: &str| std::env::var(k).ok();
     corec_compiler::load(
         path,
@@ -186,7 +197,10 @@ pub fn run_main(args: &[String]) -> ExitCode {
 /// Loads what the flags point at: `-conf`, else the compiled-in Corefile,
 /// else `./Corefile`, else the built-in default. A Corefile with no server
 /// blocks also gets the default, as in CoreDNS.
-fn initial_model<C: CompiledBlocks>(flags: &Flags, compiled: Option<&CompiledSite<C>>) -> (Model, ConfigSource) {
+fn initial_model<C: CompiledBlocks>(
+    flags: &Flags,
+    compiled: Option<&CompiledSite<C>>,
+) -> (Model, ConfigSource) {
     let (model, source) = match (&flags.conf, compiled) {
         (Some(c), _) if c == "stdin" => {
             let mut text = String::new();
@@ -195,30 +209,49 @@ fn initial_model<C: CompiledBlocks>(flags: &Flags, compiled: Option<&CompiledSit
         }
         (Some(c), _) => {
             let p = PathBuf::from(c);
-            (load_with(&RealFs, &p, c, &flags.port), ConfigSource::File(p))
+            (
+                load_with(&RealFs, &p, c, &flags.port),
+                ConfigSource::File(p),
+            )
         }
-        (None, Some(site)) => (site.load(&flags.port), ConfigSource::File(PathBuf::from(site.corefile))),
+        (None, Some(site)) => (
+            site.load(&flags.port),
+            ConfigSource::File(PathBuf::from(site.corefile)),
+        ),
         (None, None) => {
             let p = PathBuf::from("Corefile");
             if p.exists() {
-                (load_with(&RealFs, &p, "Corefile", &flags.port), ConfigSource::File(p))
+                (
+                    load_with(&RealFs, &p, "Corefile", &flags.port),
+                    ConfigSource::File(p),
+                )
             } else {
-                (load_text(&default_corefile(&flags.port), "Corefile", &flags.port), ConfigSource::Default)
+                (
+                    load_text(&default_corefile(&flags.port), "Corefile", &flags.port),
+                    ConfigSource::Default,
+                )
             }
         }
     };
     if model.is_ok() && model.blocks.is_empty() {
-        return (load_text(&default_corefile(&flags.port), "Corefile", &flags.port), source);
+        return (
+            load_text(&default_corefile(&flags.port), "Corefile", &flags.port),
+            source,
+        );
     }
     (model, source)
 }
 
 /// Builds the site for a freshly loaded model: compiled chains when this
 /// binary has them and the model has their shape, interpreted otherwise.
-pub fn build_site<C: CompiledBlocks>(model: Model, prefer_compiled: bool) -> Result<Site<C>, String> {
+pub fn build_site<C: CompiledBlocks>(
+    model: Model,
+    prefer_compiled: bool,
+) -> Result<Site<C>, String> {
     let sources = model.sources.clone();
     let shape = model.shape();
-    let same_shape = shape.len() == C::SHAPE.len() && shape.iter().zip(C::SHAPE).all(|(a, b)| a == b);
+    let same_shape =
+        shape.len() == C::SHAPE.len() && shape.iter().zip(C::SHAPE).all(|(a, b)| a == b);
     let result = if prefer_compiled && same_shape {
         Site::compiled(model)
     } else {
@@ -270,11 +303,16 @@ fn serve<C: CompiledBlocks>(flags: Flags, compiled: Option<CompiledSite<C>>) -> 
         };
         if compiled.is_some() {
             if site.is_compiled() {
-                tracing::info!("running compiled site built from {}", compiled.as_ref().map_or("", |c| c.corefile));
+                tracing::info!(
+                    "running compiled site built from {}",
+                    compiled.as_ref().map_or("", |c| c.corefile)
+                );
             } else if flags.conf.is_some() {
                 tracing::info!("running interpreted: -conf given");
             } else {
-                tracing::info!("running interpreted: Corefile no longer matches the compiled chains");
+                tracing::info!(
+                    "running interpreted: Corefile no longer matches the compiled chains"
+                );
             }
         }
         let server = match Server::start(site) {
@@ -353,7 +391,10 @@ pub fn check_main(args: &[String]) -> ExitCode {
     eprint!("{}", model.render_diagnostics());
     if model.is_ok() {
         let zones: usize = model.blocks.iter().map(|b| b.addrs.len()).sum();
-        println!("{path}: ok ({} server blocks, {zones} zones)", model.blocks.len());
+        println!(
+            "{path}: ok ({} server blocks, {zones} zones)",
+            model.blocks.len()
+        );
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

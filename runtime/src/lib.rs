@@ -18,8 +18,6 @@ pub mod server;
 #[cfg(feature = "serve")]
 pub mod site;
 
-#[cfg(all(test, feature = "serve"))]
-pub(crate) mod testing;
 #[cfg(feature = "serve")]
 pub mod build_cmd;
 #[cfg(feature = "serve")]
@@ -28,6 +26,8 @@ pub mod cli;
 pub mod logging;
 #[cfg(feature = "serve")]
 pub mod reload;
+#[cfg(all(test, feature = "serve"))]
+pub(crate) mod testing;
 
 #[cfg(feature = "serve")]
 pub use cli::{CompiledSite, site_main};

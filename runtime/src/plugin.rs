@@ -232,5 +232,8 @@ pub trait Setup: Plugin + Sized {
 
     /// Builds the plugin: reads files, starts background tasks. Config-only
     /// plugins change `env` and return a marker value.
-    fn build(cfg: Self::Config, env: &mut crate::site::BuildEnv<'_>) -> Result<Self, corec_compiler::Diagnostic>;
+    fn build(
+        cfg: Self::Config,
+        env: &mut crate::site::BuildEnv<'_>,
+    ) -> Result<Self, corec_compiler::Diagnostic>;
 }

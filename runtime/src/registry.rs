@@ -9,20 +9,72 @@ use std::sync::LazyLock;
 
 /// CoreDNS v1.14.7 `plugin.cfg`, in order.
 pub const ORDER: [&str; 60] = [
-    "root", "metadata", "geoip", "cancel", "proxyproto", "quic", "grpc_server", "https", "https3",
-    "timeouts", "multisocket", "reload", "nsid", "bufsize", "bind", "debug", "trace", "ready",
-    "health", "pprof", "shed", "prometheus", "errors", "log", "dnstap", "local", "dns64", "any",
-    "chaos", "loadbalance", "tsig", "rewrite", "autopath", "acl", "cache", "header", "dnssec",
-    "tls", "minimal", "template", "transfer", "hosts", "route53", "azure", "clouddns",
-    "k8s_external", "kubernetes", "file", "auto", "secondary", "etcd", "loop", "forward", "grpc",
-    "erratic", "whoami", "on", "sign", "view", "nomad",
+    "root",
+    "metadata",
+    "geoip",
+    "cancel",
+    "proxyproto",
+    "quic",
+    "grpc_server",
+    "https",
+    "https3",
+    "timeouts",
+    "multisocket",
+    "reload",
+    "nsid",
+    "bufsize",
+    "bind",
+    "debug",
+    "trace",
+    "ready",
+    "health",
+    "pprof",
+    "shed",
+    "prometheus",
+    "errors",
+    "log",
+    "dnstap",
+    "local",
+    "dns64",
+    "any",
+    "chaos",
+    "loadbalance",
+    "tsig",
+    "rewrite",
+    "autopath",
+    "acl",
+    "cache",
+    "header",
+    "dnssec",
+    "tls",
+    "minimal",
+    "template",
+    "transfer",
+    "hosts",
+    "route53",
+    "azure",
+    "clouddns",
+    "k8s_external",
+    "kubernetes",
+    "file",
+    "auto",
+    "secondary",
+    "etcd",
+    "loop",
+    "forward",
+    "grpc",
+    "erratic",
+    "whoami",
+    "on",
+    "sign",
+    "view",
+    "nomad",
 ];
 
 /// Builds a plugin of a block into a trait object (`None` for config-only plugins).
 #[cfg(feature = "serve")]
-pub type BuildDynFn = fn(
-    &mut crate::site::BlockBuilder<'_>,
-) -> Option<std::sync::Arc<dyn crate::chain::DynPlugin>>;
+pub type BuildDynFn =
+    fn(&mut crate::site::BlockBuilder<'_>) -> Option<std::sync::Arc<dyn crate::chain::DynPlugin>>;
 
 /// One implemented plugin.
 struct Implemented {
@@ -112,9 +164,7 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
 
 /// Whether a directive only configures the server (never part of a chain).
 pub fn is_config_only(name: &str) -> bool {
-    IMPLEMENTED
-        .iter()
-        .any(|p| p.name == name && p.config_only)
+    IMPLEMENTED.iter().any(|p| p.name == name && p.config_only)
 }
 
 /// Names of the linked plugins, in chain order (for `-plugins`).
@@ -136,9 +186,11 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), 60);
-        assert_eq!(ORDER.iter().position(|&n| n == "rewrite").unwrap() + 2,
-                   ORDER.iter().position(|&n| n == "acl").unwrap(),
-                   "v1.14.7: rewrite, autopath, acl, cache");
+        assert_eq!(
+            ORDER.iter().position(|&n| n == "rewrite").unwrap() + 2,
+            ORDER.iter().position(|&n| n == "acl").unwrap(),
+            "v1.14.7: rewrite, autopath, acl, cache"
+        );
     }
 
     #[test]

@@ -57,7 +57,11 @@ impl<C: CompiledBlocks> Reloader<C> {
         let _one_at_a_time = self.lock.lock().await;
         let path = match &self.source {
             ConfigSource::File(p) => p.clone(),
-            ConfigSource::Stdin => return Reloaded::Failed("the Corefile came from stdin and cannot be re-read".into()),
+            ConfigSource::Stdin => {
+                return Reloaded::Failed(
+                    "the Corefile came from stdin and cannot be re-read".into(),
+                );
+            }
             ConfigSource::Default => PathBuf::from("Corefile"),
         };
         let name = path.to_string_lossy().into_owned();
@@ -94,7 +98,10 @@ impl<C: CompiledBlocks> Reloader<C> {
             Reloaded::Unchanged => tracing::info!("{trigger}: Corefile unchanged, nothing to do"),
             Reloaded::Swapped => tracing::info!("Reloading complete"),
             Reloaded::Failed(why) => {
-                tracing::error!("{trigger}: reload failed, still serving the previous configuration:\n{}", why.trim_end())
+                tracing::error!(
+                    "{trigger}: reload failed, still serving the previous configuration:\n{}",
+                    why.trim_end()
+                )
             }
         }
         r

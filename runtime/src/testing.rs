@@ -2,7 +2,9 @@
 #![allow(unreachable_pub, dead_code)] // a toolbox for tests; not every test uses every tool
 //! site, and run queries through the same path the listeners use.
 
-use crate::dns::{DNSClass, Edns, Message, MessageType, Name, OpCode, Query, RData, RecordType, ResponseCode};
+use crate::dns::{
+    DNSClass, Edns, Message, MessageType, Name, OpCode, Query, RData, RecordType, ResponseCode,
+};
 use crate::plugin::{Answer, PluginError, Proto, Request};
 use crate::server::respond;
 use crate::site::{ListenAddr, NoCompiled, Site};
@@ -142,7 +144,12 @@ impl TestReply {
 
     /// Answer records in presentation form, sorted.
     pub fn answers(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.message().answers.iter().map(|r| r.to_string()).collect();
+        let mut v: Vec<String> = self
+            .message()
+            .answers
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
         v.sort();
         v
     }
@@ -158,7 +165,8 @@ impl TestSite {
         let model = load(corefile);
         assert!(model.is_ok(), "{}", model.render_diagnostics());
         let sources = model.sources.clone();
-        let site = Site::<NoCompiled>::interpreted(model).unwrap_or_else(|d| panic!("{}", d.render(&sources)));
+        let site = Site::<NoCompiled>::interpreted(model)
+            .unwrap_or_else(|d| panic!("{}", d.render(&sources)));
         TestSite { site }
     }
 
@@ -172,7 +180,11 @@ impl TestSite {
             Err(e) => (None, Some(e.clone()), Answer::Rcode(e.rcode)),
         };
         let reply = respond::finish(&req, answer).map(|b| Message::from_vec(&b).unwrap());
-        TestReply { written_by, error, reply }
+        TestReply {
+            written_by,
+            error,
+            reply,
+        }
     }
 }
 

@@ -20,9 +20,16 @@ struct Proc {
 
 impl Proc {
     fn spawn(cmd: &mut Command) -> Proc {
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
         let (tx, rx) = channel();
-        for out in [Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>, Box::new(child.stderr.take().unwrap())] {
+        for out in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()),
+        ] {
             let tx = tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(out).lines().map_while(Result::ok) {
@@ -30,7 +37,11 @@ impl Proc {
                 }
             });
         }
-        Proc { child, lines: rx, seen: Vec::new() }
+        Proc {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+        }
     }
 
     /// Waits (at most `secs`) for a line satisfying `f`.
@@ -47,7 +58,10 @@ impl Proc {
                 Err(_) => break,
             }
         }
-        panic!("no such line within {secs}s; output so far:\n{}", self.seen.join("\n"));
+        panic!(
+            "no such line within {secs}s; output so far:\n{}",
+            self.seen.join("\n")
+        );
     }
 
     /// The UDP port printed in the startup banner for `zone`.
@@ -58,7 +72,11 @@ impl Proc {
     }
 
     fn signal(&self, sig: &str) {
-        let ok = Command::new("kill").arg(format!("-{sig}")).arg(self.child.id().to_string()).status().unwrap();
+        let ok = Command::new("kill")
+            .arg(format!("-{sig}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(ok.success());
     }
 
@@ -93,7 +111,8 @@ fn ask(port: u16, name: &str, qtype: u16, qclass: u16) -> Option<Vec<u8>> {
     q.push(0);
     q.extend_from_slice(&qtype.to_be_bytes());
     q.extend_from_slice(&qclass.to_be_bytes());
-    sock.send_to(&q, SocketAddr::from(([127, 0, 0, 1], port))).unwrap();
+    sock.send_to(&q, SocketAddr::from(([127, 0, 0, 1], port)))
+        .unwrap();
     let mut buf = [0u8; 4096];
     let (n, _) = sock.recv_from(&mut buf).ok()?;
     Some(buf[..n].to_vec())
@@ -112,21 +131,43 @@ fn check_reports_every_error_with_position_and_caret() {
     let dir = tempfile::tempdir().unwrap();
     let good = dir.path().join("Good");
     write(&good, "example.org {\n    whoami\n    log\n}\n");
-    let out = Command::new(COREC).args(["check", good.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(COREC)
+        .args(["check", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 server blocks, 1 zones)"));
 
     let bad = dir.path().join("Bad");
-    write(&bad, "example.org {\n    whoam\n    hosts {\n        ttl 0\n    }\n}\nexample.org {\n}\n");
-    let out = Command::new(COREC).args(["check", bad.to_str().unwrap()]).output().unwrap();
+    write(
+        &bad,
+        "example.org {\n    whoam\n    hosts {\n        ttl 0\n    }\n}\nexample.org {\n}\n",
+    );
+    let out = Command::new(COREC)
+        .args(["check", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     let name = bad.to_str().unwrap();
     assert!(err.contains("error: Unknown directive 'whoam'"), "{err}");
     assert!(err.contains(&format!("--> {name}:2:5")), "{err}");
-    assert!(err.contains("2 |     whoam\n  |     ^^^^^ did you mean 'whoami'?"), "{err}");
-    assert!(err.contains(&format!("--> {name}:4:13")), "hosts' ttl error is reported too:\n{err}");
-    assert!(err.contains("cannot serve dns://example.org.:53 - it is already defined"), "{err}");
+    assert!(
+        err.contains("2 |     whoam\n  |     ^^^^^ did you mean 'whoami'?"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("--> {name}:4:13")),
+        "hosts' ttl error is reported too:\n{err}"
+    );
+    assert!(
+        err.contains("cannot serve dns://example.org.:53 - it is already defined"),
+        "{err}"
+    );
     assert!(err.contains("due to 3 previous errors"), "{err}");
 }
 
@@ -136,7 +177,13 @@ fn version_and_plugins_flags() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("corec-0.1.0\n"));
     let out = Command::new(COREC).arg("-plugins").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    for p in ["dns.whoami", "dns.hosts", "dns.log", "dns.errors", "dns.chaos"] {
+    for p in [
+        "dns.whoami",
+        "dns.hosts",
+        "dns.log",
+        "dns.errors",
+        "dns.chaos",
+    ] {
         assert!(text.contains(p), "{text}");
     }
     let out = Command::new(COREC).arg("-nosuchflag").output().unwrap();
@@ -146,11 +193,20 @@ fn version_and_plugins_flags() {
 #[test]
 fn default_corefile_when_none_is_found() {
     let dir = tempfile::tempdir().unwrap();
-    let mut p = Proc::spawn(Command::new(COREC).args(["-dns.port", "0"]).current_dir(dir.path()));
+    let mut p = Proc::spawn(
+        Command::new(COREC)
+            .args(["-dns.port", "0"])
+            .current_dir(dir.path()),
+    );
     let port = p.port_of(".");
     let reply = ask(port, "anything.example", 1, 1).expect("whoami answers");
-    assert!(contains(&reply, &[127, 0, 0, 1]), "whoami puts the client address in the reply");
-    p.wait_line(5, |l| l.starts_with("[INFO] 127.0.0.1:") && l.contains("\"A IN anything.example. udp"));
+    assert!(
+        contains(&reply, &[127, 0, 0, 1]),
+        "whoami puts the client address in the reply"
+    );
+    p.wait_line(5, |l| {
+        l.starts_with("[INFO] 127.0.0.1:") && l.contains("\"A IN anything.example. udp")
+    });
     p.signal("TERM");
     assert_eq!(p.wait_exit(10), Some(0));
 }
@@ -161,17 +217,31 @@ fn run_reload_by_sigusr1_and_shutdown() {
     let corefile = dir.path().join("Corefile");
     let pidfile = dir.path().join("corec.pid");
     write(&corefile, "example.org:0 {\n    whoami\n}\n");
-    let mut p = Proc::spawn(Command::new(COREC).args(["run", "-conf", corefile.to_str().unwrap(), "-pidfile", pidfile.to_str().unwrap()]));
+    let mut p = Proc::spawn(Command::new(COREC).args([
+        "run",
+        "-conf",
+        corefile.to_str().unwrap(),
+        "-pidfile",
+        pidfile.to_str().unwrap(),
+    ]));
     let port = p.port_of("example.org.");
     assert!(ask(port, "a.example.org", 1, 1).is_some());
-    let pid: u32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+    let pid: u32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert_eq!(pid, p.child.id());
 
     // A broken Corefile is rejected and the old site keeps serving.
     write(&corefile, "example.org:0 {\n    whoami extra\n}\n");
     p.signal("USR1");
-    p.wait_line(10, |l| l.contains("reload failed, still serving the previous configuration"));
-    p.wait_line(5, |l| l.contains("Wrong argument count or unexpected line ending after 'extra'"));
+    p.wait_line(10, |l| {
+        l.contains("reload failed, still serving the previous configuration")
+    });
+    p.wait_line(5, |l| {
+        l.contains("Wrong argument count or unexpected line ending after 'extra'")
+    });
     let reply = ask(port, "a.example.org", 1, 1).expect("still answering");
     assert!(contains(&reply, &[127, 0, 0, 1]));
 
@@ -200,10 +270,19 @@ fn build_a_site_then_reload_it_interpreted() {
     write(&corefile, "example.org:0 {\n    whoami\n    log\n}\n");
     let bin: PathBuf = dir.path().join("site-dns");
     let out = Command::new(COREC)
-        .args(["build", corefile.to_str().unwrap(), "-o", bin.to_str().unwrap()])
+        .args([
+            "build",
+            corefile.to_str().unwrap(),
+            "-o",
+            bin.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("corec build: wrote"));
 
     let mut p = Proc::spawn(&mut Command::new(&bin));
@@ -214,15 +293,24 @@ fn build_a_site_then_reload_it_interpreted() {
     // A plugin this binary was not built with is rejected; the old site serves on.
     write(&corefile, ".:0 {\n    chaos site-v2\n}\n");
     p.signal("USR1");
-    p.wait_line(10, |l| l.contains("reload failed, still serving the previous configuration"));
-    p.wait_line(5, |l| l.contains("this binary was built without the 'chaos' plugin"));
+    p.wait_line(10, |l| {
+        l.contains("reload failed, still serving the previous configuration")
+    });
+    p.wait_line(5, |l| {
+        l.contains("this binary was built without the 'chaos' plugin")
+    });
     assert!(ask(port, "a.example.org", 1, 1).is_some());
 
     // A change that only needs linked plugins switches to interpreted chains.
-    assert!(ask(port, "a.example.net", 1, 1).is_some_and(|r| r[3] & 0xf == 5), "REFUSED before");
+    assert!(
+        ask(port, "a.example.net", 1, 1).is_some_and(|r| r[3] & 0xf == 5),
+        "REFUSED before"
+    );
     write(&corefile, "example.org:0 example.net:0 {\n    whoami\n}\n");
     p.signal("USR1");
-    p.wait_line(10, |l| l == "[INFO] running interpreted: Corefile changed since build");
+    p.wait_line(10, |l| {
+        l == "[INFO] running interpreted: Corefile changed since build"
+    });
     let reply = ask(port, "a.example.net", 1, 1).expect("answers after reload");
     assert_eq!(reply[3] & 0xf, 0, "NOERROR from whoami for the new zone");
     p.signal("TERM");
@@ -230,7 +318,15 @@ fn build_a_site_then_reload_it_interpreted() {
 
     // A Corefile error is reported like a compiler error and no binary is built.
     write(&corefile, "example.org {\n    whoami\n    bogus\n}\n");
-    let out = Command::new(COREC).args(["build", corefile.to_str().unwrap(), "-o", bin.to_str().unwrap()]).output().unwrap();
+    let out = Command::new(COREC)
+        .args([
+            "build",
+            corefile.to_str().unwrap(),
+            "-o",
+            bin.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Unknown directive 'bogus'"));
 }

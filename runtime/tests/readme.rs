@@ -32,15 +32,23 @@ async fn plugin_readme_examples_load_and_build() {
             continue;
         }
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap_or_else(|_| panic!("{name} has no README.md"));
+        let readme = std::fs::read_to_string(dir.join("README.md"))
+            .unwrap_or_else(|_| panic!("{name} has no README.md"));
         for section in ["## Name", "## Description", "## Syntax", "## Examples"] {
             assert!(readme.contains(section), "{name}/README.md lacks {section}");
         }
         let examples = corefile_blocks(&readme);
-        assert!(!examples.is_empty(), "{name}/README.md has no ~~~ corefile example");
+        assert!(
+            !examples.is_empty(),
+            "{name}/README.md has no ~~~ corefile example"
+        );
         for text in examples {
             let model = load_text(&text, &format!("{name}/README.md"), "0");
-            assert!(model.is_ok(), "{name}: {}\n{text}", model.render_diagnostics());
+            assert!(
+                model.is_ok(),
+                "{name}: {}\n{text}",
+                model.render_diagnostics()
+            );
             if let Err(e) = build_site::<NoCompiled>(model, false) {
                 panic!("{name}: {e}\n{text}");
             }

@@ -16,7 +16,12 @@ struct Case {
 }
 
 fn case(what: &'static str, query: Message, check: fn(&Message)) -> Case {
-    Case { what, query, tcp: false, check }
+    Case {
+        what,
+        query,
+        tcp: false,
+        check,
+    }
 }
 
 fn cases() -> Vec<Case> {
@@ -27,72 +32,144 @@ fn cases() -> Vec<Case> {
             assert_eq!(answers(m), ["www.example.org. 300 IN A 192.0.2.10"]);
             assert!(m.authorities.is_empty(), "hosts puts no SOA in authority");
         }),
-        case("question case is preserved", query("WwW.ExAmPlE.OrG.", RecordType::A), |m| {
-            assert_eq!(m.queries[0].name().to_ascii(), "WwW.ExAmPlE.OrG.");
-            assert_eq!(m.answers[0].name.to_ascii(), "WwW.ExAmPlE.OrG.");
-        }),
-        case("hosts AAAA", query("www.example.org.", RecordType::AAAA), |m| {
-            assert_eq!(answers(m), ["www.example.org. 300 IN AAAA 2001:db8::10"]);
-        }),
-        case("hosts NODATA", query("www.example.org.", RecordType::MX), |m| {
-            assert_eq!(m.metadata.response_code, ResponseCode::NoError);
-            assert!(m.metadata.authoritative);
-            assert!(m.answers.is_empty() && m.authorities.is_empty());
-        }),
-        case("hosts unknown name is SERVFAIL", query("nope.example.org.", RecordType::A), |m| {
-            assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
-        }),
-        case("hosts inline entry", query("inline.example.org.", RecordType::A), |m| {
-            assert_eq!(answers(m), ["inline.example.org. 300 IN A 192.0.2.99"]);
-        }),
-        case("hosts PTR from a reverse CIDR key", query("10.2.0.192.in-addr.arpa.", RecordType::PTR), |m| {
-            assert_eq!(answers(m), ["10.2.0.192.in-addr.arpa. 300 IN PTR www.example.org."]);
-        }),
-        case("truncated without EDNS", query("big.example.org.", RecordType::A), |m| {
-            assert!(m.metadata.truncation);
-            assert!(m.answers.is_empty(), "the one RRset did not fit, so none is sent");
-        }),
-        case("EDNS 1232 fits 40 records", with_edns(query("big.example.org.", RecordType::A), 4096), |m| {
-            assert!(!m.metadata.truncation);
-            assert_eq!(m.answers.len(), 40);
-            let e = m.edns.as_ref().expect("OPT mirrored");
-            assert_eq!(e.max_payload(), 1232, "payload capped at 1232");
-        }),
-        case("EDNS 512 truncates", with_edns(query("big.example.org.", RecordType::A), 512), |m| {
-            assert!(m.metadata.truncation);
-            assert!(m.edns.is_some(), "OPT kept in a truncated reply");
-        }),
-        case("no OPT in, no OPT out", query("www.example.org.", RecordType::A), |m| {
-            assert!(m.edns.is_none());
-        }),
+        case(
+            "question case is preserved",
+            query("WwW.ExAmPlE.OrG.", RecordType::A),
+            |m| {
+                assert_eq!(m.queries[0].name().to_ascii(), "WwW.ExAmPlE.OrG.");
+                assert_eq!(m.answers[0].name.to_ascii(), "WwW.ExAmPlE.OrG.");
+            },
+        ),
+        case(
+            "hosts AAAA",
+            query("www.example.org.", RecordType::AAAA),
+            |m| {
+                assert_eq!(answers(m), ["www.example.org. 300 IN AAAA 2001:db8::10"]);
+            },
+        ),
+        case(
+            "hosts NODATA",
+            query("www.example.org.", RecordType::MX),
+            |m| {
+                assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+                assert!(m.metadata.authoritative);
+                assert!(m.answers.is_empty() && m.authorities.is_empty());
+            },
+        ),
+        case(
+            "hosts unknown name is SERVFAIL",
+            query("nope.example.org.", RecordType::A),
+            |m| {
+                assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+            },
+        ),
+        case(
+            "hosts inline entry",
+            query("inline.example.org.", RecordType::A),
+            |m| {
+                assert_eq!(answers(m), ["inline.example.org. 300 IN A 192.0.2.99"]);
+            },
+        ),
+        case(
+            "hosts PTR from a reverse CIDR key",
+            query("10.2.0.192.in-addr.arpa.", RecordType::PTR),
+            |m| {
+                assert_eq!(
+                    answers(m),
+                    ["10.2.0.192.in-addr.arpa. 300 IN PTR www.example.org."]
+                );
+            },
+        ),
+        case(
+            "truncated without EDNS",
+            query("big.example.org.", RecordType::A),
+            |m| {
+                assert!(m.metadata.truncation);
+                assert!(
+                    m.answers.is_empty(),
+                    "the one RRset did not fit, so none is sent"
+                );
+            },
+        ),
+        case(
+            "EDNS 1232 fits 40 records",
+            with_edns(query("big.example.org.", RecordType::A), 4096),
+            |m| {
+                assert!(!m.metadata.truncation);
+                assert_eq!(m.answers.len(), 40);
+                let e = m.edns.as_ref().expect("OPT mirrored");
+                assert_eq!(e.max_payload(), 1232, "payload capped at 1232");
+            },
+        ),
+        case(
+            "EDNS 512 truncates",
+            with_edns(query("big.example.org.", RecordType::A), 512),
+            |m| {
+                assert!(m.metadata.truncation);
+                assert!(m.edns.is_some(), "OPT kept in a truncated reply");
+            },
+        ),
+        case(
+            "no OPT in, no OPT out",
+            query("www.example.org.", RecordType::A),
+            |m| {
+                assert!(m.edns.is_none());
+            },
+        ),
         case("whoami", query("x.example.net.", RecordType::A), |m| {
             assert!(m.metadata.authoritative);
             assert_eq!(m.additionals.len(), 2);
-            assert_eq!(m.additionals[0].to_string(), "x.example.net. 0 IN A 127.0.0.1");
+            assert_eq!(
+                m.additionals[0].to_string(),
+                "x.example.net. 0 IN A 127.0.0.1"
+            );
         }),
-        case("chaos version.bind", query_class("version.bind.", RecordType::TXT, DNSClass::CH), |m| {
-            assert_eq!(answers(m), ["version.bind. 0 CH TXT corec-test"]);
-        }),
-        case("falling off the chain is SERVFAIL", query("example.com.", RecordType::A), |m| {
-            assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
-        }),
-        case("empty block is REFUSED", query("empty.example.", RecordType::A), |m| {
-            assert_eq!(m.metadata.response_code, ResponseCode::Refused);
-        }),
-        case("BADVERS for EDNS version 1", {
-            let mut q = with_edns(query("www.example.org.", RecordType::A), 1232);
-            q.edns.as_mut().unwrap().set_version(1);
-            q
-        }, |m| {
-            // BADVERS and BADSIG share the value 16; hickory decodes it as BADSIG.
-            assert_eq!(u16::from(m.metadata.response_code), 16);
-            assert_eq!(m.edns.as_ref().map(|e| e.version()), Some(0));
-        }),
-        case("RD copied, QR set", query("www.example.org.", RecordType::A), |m| {
-            assert!(m.metadata.recursion_desired);
-            assert_eq!(m.metadata.message_type, hickory_proto::op::MessageType::Response);
-            assert_eq!(m.metadata.id, 0x1234);
-        }),
+        case(
+            "chaos version.bind",
+            query_class("version.bind.", RecordType::TXT, DNSClass::CH),
+            |m| {
+                assert_eq!(answers(m), ["version.bind. 0 CH TXT corec-test"]);
+            },
+        ),
+        case(
+            "falling off the chain is SERVFAIL",
+            query("example.com.", RecordType::A),
+            |m| {
+                assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
+            },
+        ),
+        case(
+            "empty block is REFUSED",
+            query("empty.example.", RecordType::A),
+            |m| {
+                assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+            },
+        ),
+        case(
+            "BADVERS for EDNS version 1",
+            {
+                let mut q = with_edns(query("www.example.org.", RecordType::A), 1232);
+                q.edns.as_mut().unwrap().set_version(1);
+                q
+            },
+            |m| {
+                // BADVERS and BADSIG share the value 16; hickory decodes it as BADSIG.
+                assert_eq!(u16::from(m.metadata.response_code), 16);
+                assert_eq!(m.edns.as_ref().map(|e| e.version()), Some(0));
+            },
+        ),
+        case(
+            "RD copied, QR set",
+            query("www.example.org.", RecordType::A),
+            |m| {
+                assert!(m.metadata.recursion_desired);
+                assert_eq!(
+                    m.metadata.message_type,
+                    hickory_proto::op::MessageType::Response
+                );
+                assert_eq!(m.metadata.id, 0x1234);
+            },
+        ),
     ];
     v.push(Case {
         what: "TCP carries the whole big answer",
@@ -108,7 +185,10 @@ fn cases() -> Vec<Case> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn both_modes_answer_identically_and_correctly() {
-    let compiled = start_compiled(corec_macros::corefile!("../fixtures/conformance/Corefile"), None);
+    let compiled = start_compiled(
+        corec_macros::corefile!("../fixtures/conformance/Corefile"),
+        None,
+    );
     let interpreted = start_interpreted_file(Path::new("fixtures/conformance/Corefile"));
     // One client socket for both servers, so answers that echo the client
     // (whoami) are identical too.
@@ -129,7 +209,12 @@ async fn both_modes_answer_identically_and_correctly() {
         let b = b.unwrap_or_else(|| panic!("{}: no reply from the interpreted server", c.what));
         assert_eq!(a, b, "{}: the two modes differ", c.what);
         if !c.tcp {
-            assert!(a.len() <= 1232, "{}: UDP reply of {} bytes", c.what, a.len());
+            assert!(
+                a.len() <= 1232,
+                "{}: UDP reply of {} bytes",
+                c.what,
+                a.len()
+            );
         }
         let m = Message::from_vec(&a).unwrap();
         (c.check)(&m);
@@ -140,7 +225,10 @@ async fn both_modes_answer_identically_and_correctly() {
 async fn dig_sees_the_same_as_our_client() {
     let s = start_interpreted_file(Path::new("fixtures/conformance/Corefile"));
     let out = dig(s.udp, &["www.example.org", "A", "+noall", "+answer"]);
-    assert!(out.contains("www.example.org.\t300\tIN\tA\t192.0.2.10"), "{out}");
+    assert!(
+        out.contains("www.example.org.\t300\tIN\tA\t192.0.2.10"),
+        "{out}"
+    );
     let out = dig(s.udp, &["big.example.org", "A", "+noedns", "+ignore"]);
     assert!(out.contains("flags: qr aa tc rd"), "{out}");
     let out = dig(s.udp, &["big.example.org", "A", "+tcp", "+short"]);
@@ -155,14 +243,20 @@ async fn dig_sees_the_same_as_our_client() {
 async fn tcp_pipelines_several_queries_on_one_connection() {
     let s = start_interpreted_file(Path::new("fixtures/conformance/Corefile"));
     let mut msgs = Vec::new();
-    for (i, name) in ["www.example.org.", "mail.example.org.", "x.example.net."].iter().enumerate() {
+    for (i, name) in ["www.example.org.", "mail.example.org.", "x.example.net."]
+        .iter()
+        .enumerate()
+    {
         let mut q = query(name, RecordType::A);
         q.metadata.id = i as u16 + 1;
         msgs.push(q.to_vec().unwrap());
     }
     let replies = tcp_raw(s.tcp, &msgs, 3).await;
     assert_eq!(replies.len(), 3);
-    let mut ids: Vec<u16> = replies.iter().map(|r| Message::from_vec(r).unwrap().metadata.id).collect();
+    let mut ids: Vec<u16> = replies
+        .iter()
+        .map(|r| Message::from_vec(r).unwrap().metadata.id)
+        .collect();
     ids.sort();
     assert_eq!(ids, [1, 2, 3]);
 }

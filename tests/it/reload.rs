@@ -43,7 +43,11 @@ async fn valid_invalid_and_unchanged() {
 
     std::fs::write(&path, CHAOS).unwrap();
     assert_eq!(s.reloader.reload().await, Reloaded::Swapped);
-    let after = udp(s.udp, &query_class("version.bind.", RecordType::TXT, DNSClass::CH)).await;
+    let after = udp(
+        s.udp,
+        &query_class("version.bind.", RecordType::TXT, DNSClass::CH),
+    )
+    .await;
     assert_eq!(answers(&after), ["version.bind. 0 CH TXT v2"]);
     assert_eq!(s.udp, s.udp, "same socket");
 }
@@ -51,13 +55,20 @@ async fn valid_invalid_and_unchanged() {
 #[tokio::test(flavor = "multi_thread")]
 async fn compiled_site_switches_to_interpreted_on_change() {
     let (_dir, path) = temp_corefile(CHAOS);
-    let s = start_compiled(corec_macros::corefile!("../fixtures/reload/Corefile"), Some(path));
+    let s = start_compiled(
+        corec_macros::corefile!("../fixtures/reload/Corefile"),
+        Some(path),
+    );
     assert!(s.server.current().is_compiled());
     let m = udp(s.udp, &query("a.example.org.", RecordType::A)).await;
     assert_eq!(m.additionals.len(), 2, "compiled whoami answers");
     assert_eq!(s.reloader.reload().await, Reloaded::Swapped);
     assert!(!s.server.current().is_compiled(), "now interpreted");
-    let m = udp(s.udp, &query_class("version.bind.", RecordType::TXT, DNSClass::CH)).await;
+    let m = udp(
+        s.udp,
+        &query_class("version.bind.", RecordType::TXT, DNSClass::CH),
+    )
+    .await;
     assert_eq!(answers(&m), ["version.bind. 0 CH TXT v2"]);
 }
 
@@ -67,7 +78,11 @@ async fn a_reload_that_cannot_bind_keeps_the_old_site() {
     let port = taken.local_addr().unwrap().port();
     let (_dir, path) = temp_corefile(WHOAMI);
     let s = start_interpreted_file(&path);
-    std::fs::write(&path, format!("{WHOAMI}example.net:{port} {{\n    whoami\n}}\n")).unwrap();
+    std::fs::write(
+        &path,
+        format!("{WHOAMI}example.net:{port} {{\n    whoami\n}}\n"),
+    )
+    .unwrap();
     assert!(matches!(s.reloader.reload().await, Reloaded::Failed(e) if e.contains("Listen")));
     let m = udp(s.udp, &query("a.example.org.", RecordType::A)).await;
     assert_eq!(m.additionals.len(), 2);
@@ -80,11 +95,18 @@ async fn no_query_is_lost_during_twenty_reloads() {
     let s = start_interpreted_file(&path);
     let addr = s.udp;
     let stop = Arc::new(AtomicBool::new(false));
-    let (sent, lost, chaos_seen) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (sent, lost, chaos_seen) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
     let client = {
-        let (stop, sent, lost, chaos_seen) = (stop.clone(), sent.clone(), lost.clone(), chaos_seen.clone());
+        let (stop, sent, lost, chaos_seen) =
+            (stop.clone(), sent.clone(), lost.clone(), chaos_seen.clone());
         tokio::spawn(async move {
-            let q = query_class("version.bind.", RecordType::TXT, DNSClass::CH).to_vec().unwrap();
+            let q = query_class("version.bind.", RecordType::TXT, DNSClass::CH)
+                .to_vec()
+                .unwrap();
             let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
             // Bounded: at most 20,000 queries.
             while !stop.load(Ordering::Relaxed) && sent.load(Ordering::Relaxed) < 20_000 {
@@ -92,7 +114,9 @@ async fn no_query_is_lost_during_twenty_reloads() {
                 match udp_raw(addr, &q, Some(&sock)).await {
                     Some(r) => {
                         let m = hickory_proto::op::Message::from_vec(&r).unwrap();
-                        if m.metadata.response_code == ResponseCode::NoError && !m.answers.is_empty() {
+                        if m.metadata.response_code == ResponseCode::NoError
+                            && !m.answers.is_empty()
+                        {
                             chaos_seen.fetch_add(1, Ordering::Relaxed);
                         }
                     }
@@ -105,7 +129,11 @@ async fn no_query_is_lost_during_twenty_reloads() {
     };
     for i in 0..20 {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let text = if i % 2 == 0 { CHAOS.replace("v2", &format!("v{i}")) } else { WHOAMI.to_string() };
+        let text = if i % 2 == 0 {
+            CHAOS.replace("v2", &format!("v{i}"))
+        } else {
+            WHOAMI.to_string()
+        };
         std::fs::write(&path, text).unwrap();
         assert_eq!(s.reloader.reload().await, Reloaded::Swapped, "reload {i}");
     }
@@ -114,6 +142,13 @@ async fn no_query_is_lost_during_twenty_reloads() {
     client.await.unwrap();
     let sent = sent.load(Ordering::Relaxed);
     assert!(sent > 20, "the client kept sending ({sent})");
-    assert_eq!(lost.load(Ordering::Relaxed), 0, "lost queries out of {sent}");
-    assert!(chaos_seen.load(Ordering::Relaxed) > 0, "answers switched with the reloads");
+    assert_eq!(
+        lost.load(Ordering::Relaxed),
+        0,
+        "lost queries out of {sent}"
+    );
+    assert!(
+        chaos_seen.load(Ordering::Relaxed) > 0,
+        "answers switched with the reloads"
+    );
 }

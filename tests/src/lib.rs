@@ -74,7 +74,10 @@ pub fn start_interpreted_file(path: &Path) -> Running<NoCompiled> {
 }
 
 /// Starts a compiled site; reloads read `reload_from` (default: the file it was built from).
-pub fn start_compiled<C: CompiledBlocks>(site: CompiledSite<C>, reload_from: Option<PathBuf>) -> Running<C> {
+pub fn start_compiled<C: CompiledBlocks>(
+    site: CompiledSite<C>,
+    reload_from: Option<PathBuf>,
+) -> Running<C> {
     let model = site.load("53");
     assert!(model.is_ok(), "{}", model.render_diagnostics());
     let built = cli::build_site::<C>(model, true).unwrap_or_else(|e| panic!("{e}"));
@@ -88,7 +91,8 @@ pub fn start_compiled<C: CompiledBlocks>(site: CompiledSite<C>, reload_from: Opt
 pub fn query(name: &str, qtype: RecordType) -> Message {
     let mut m = Message::new(0x1234, MessageType::Query, OpCode::Query);
     m.metadata.recursion_desired = true;
-    m.queries.push(Query::query(Name::from_ascii(name).expect("name"), qtype));
+    m.queries
+        .push(Query::query(Name::from_ascii(name).expect("name"), qtype));
     m
 }
 
@@ -108,7 +112,11 @@ pub fn with_edns(mut m: Message, size: u16) -> Message {
 }
 
 /// Sends raw bytes over UDP from `from` (or a fresh socket) and returns the reply, if one came within 2 s.
-pub async fn udp_raw(server: SocketAddr, bytes: &[u8], from: Option<&UdpSocket>) -> Option<Vec<u8>> {
+pub async fn udp_raw(
+    server: SocketAddr,
+    bytes: &[u8],
+    from: Option<&UdpSocket>,
+) -> Option<Vec<u8>> {
     let own;
     let sock = match from {
         Some(s) => s,
@@ -119,14 +127,19 @@ pub async fn udp_raw(server: SocketAddr, bytes: &[u8], from: Option<&UdpSocket>)
     };
     sock.send_to(bytes, server).await.ok()?;
     let mut buf = vec![0u8; 65535];
-    let (n, _) = tokio::time::timeout(Duration::from_secs(2), sock.recv_from(&mut buf)).await.ok()?.ok()?;
+    let (n, _) = tokio::time::timeout(Duration::from_secs(2), sock.recv_from(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
     buf.truncate(n);
     Some(buf)
 }
 
 /// A query over UDP; panics if no reply comes.
 pub async fn udp(server: SocketAddr, m: &Message) -> Message {
-    let bytes = udp_raw(server, &m.to_vec().expect("encode"), None).await.expect("a UDP reply");
+    let bytes = udp_raw(server, &m.to_vec().expect("encode"), None)
+        .await
+        .expect("a UDP reply");
     Message::from_vec(&bytes).expect("decodable reply")
 }
 
@@ -142,7 +155,10 @@ pub async fn tcp_raw(server: SocketAddr, messages: &[Vec<u8>], expect: usize) ->
     let mut replies = Vec::new();
     for _ in 0..expect {
         let mut len = [0u8; 2];
-        if tokio::time::timeout(Duration::from_secs(3), s.read_exact(&mut len)).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(3), s.read_exact(&mut len))
+            .await
+            .is_err()
+        {
             break;
         }
         let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
@@ -180,11 +196,15 @@ pub fn answers(m: &Message) -> Vec<String> {
 
 /// The workspace root.
 pub fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// Path of a built binary of this workspace (`corec`), building it if needed is the caller's job.
 pub fn corec_bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace().join("target"), PathBuf::from);
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| workspace().join("target"), PathBuf::from);
     target.join("debug").join("corec")
 }

@@ -49,7 +49,9 @@ pub struct Server<C: CompiledBlocks> {
 
 impl<C: CompiledBlocks> std::fmt::Debug for Server<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("bound", &self.bound()).finish()
+        f.debug_struct("Server")
+            .field("bound", &self.bound())
+            .finish()
     }
 }
 
@@ -116,7 +118,10 @@ impl<C: CompiledBlocks> Server<C> {
 
     fn listen(&self, at: ListenAddr, name: Arc<str>) -> io::Result<Running> {
         if at.transport != Transport::Dns {
-            return Err(io::Error::other(format!("{} is not served by corec yet", at.transport.scheme())));
+            return Err(io::Error::other(format!(
+                "{} is not served by corec yet",
+                at.transport.scheme()
+            )));
         }
         let host = at.host.unwrap_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED));
         let (udp, tcp) = match bind_pair(host, at.port, self.udp_sockets) {
@@ -132,10 +137,21 @@ impl<C: CompiledBlocks> Server<C> {
         };
         let mut tasks = Vec::new();
         for sock in udp {
-            tasks.push(tokio::spawn(udp::serve(sock, self.site.clone(), at, name.clone())));
+            tasks.push(tokio::spawn(udp::serve(
+                sock,
+                self.site.clone(),
+                at,
+                name.clone(),
+            )));
         }
         let listener = tokio::net::TcpListener::from_std(tcp)?;
-        tasks.push(tokio::spawn(tcp::serve(listener, self.site.clone(), at, name, self.tcp_limits)));
+        tasks.push(tokio::spawn(tcp::serve(
+            listener,
+            self.site.clone(),
+            at,
+            name,
+            self.tcp_limits,
+        )));
         Ok(Running { bound, tasks })
     }
 }

@@ -26,7 +26,13 @@ pub enum Prepared {
 
 /// Checks a packet the way CoreDNS's DNS library does before any plugin
 /// sees it, and decodes it.
-pub fn prepare(bytes: &[u8], client: SocketAddr, local: SocketAddr, proto: Proto, server: &Arc<str>) -> Prepared {
+pub fn prepare(
+    bytes: &[u8],
+    client: SocketAddr,
+    local: SocketAddr,
+    proto: Proto,
+    server: &Arc<str>,
+) -> Prepared {
     if bytes.len() < 12 {
         return Prepared::Drop;
     }
@@ -80,7 +86,11 @@ fn header_reply(id: u16, query_flags: u16, rcode: ResponseCode) -> Vec<u8> {
 }
 
 /// Runs a query through the site and encodes the reply; `None` = send nothing.
-pub async fn handle<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, mut req: Request) -> Option<Vec<u8>> {
+pub async fn handle<C: CompiledBlocks>(
+    site: &Site<C>,
+    at: ListenAddr,
+    mut req: Request,
+) -> Option<Vec<u8>> {
     let outcome = run(site, at, &mut req).await;
     let answer = match outcome {
         Ok(a) => a,
@@ -106,7 +116,10 @@ pub async fn run<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, req: &mut Re
     if site.empty_blocks[block] {
         return Ok(Answer::Rcode(ResponseCode::Refused));
     }
-    match AssertUnwindSafe(site.serve(block, req)).catch_unwind().await {
+    match AssertUnwindSafe(site.serve(block, req))
+        .catch_unwind()
+        .await
+    {
         Ok(outcome) => outcome,
         Err(panic) => {
             let what = panic
@@ -194,7 +207,6 @@ fn drop_last_rrset(records: &mut Vec<Record>) {
     // An RRset is every record with the same owner, type and class, wherever it sits.
     records.retain(|r| !(r.name == name && r.record_type() == rtype && r.dns_class == class));
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -119,22 +119,35 @@ async fn connection<C: CompiledBlocks>(
 /// Reads one length-prefixed message; `None` on EOF, timeout or error.
 async fn read_frame(mut rd: OwnedReadHalf, limits: TcpLimits) -> (OwnedReadHalf, Option<Vec<u8>>) {
     let mut len = [0u8; 2];
-    if !matches!(tokio::time::timeout(limits.idle, rd.read_exact(&mut len)).await, Ok(Ok(_))) {
+    if !matches!(
+        tokio::time::timeout(limits.idle, rd.read_exact(&mut len)).await,
+        Ok(Ok(_))
+    ) {
         return (rd, None);
     }
     let mut buf = vec![0u8; usize::from(u16::from_be_bytes(len))];
-    if !matches!(tokio::time::timeout(limits.read, rd.read_exact(&mut buf)).await, Ok(Ok(_))) {
+    if !matches!(
+        tokio::time::timeout(limits.read, rd.read_exact(&mut buf)).await,
+        Ok(Ok(_))
+    ) {
         return (rd, None);
     }
     (rd, Some(buf))
 }
 
-async fn write_frame(wr: &mut tokio::net::tcp::OwnedWriteHalf, bytes: &[u8], limits: TcpLimits) -> bool {
+async fn write_frame(
+    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    bytes: &[u8],
+    limits: TcpLimits,
+) -> bool {
     let Ok(len) = u16::try_from(bytes.len()) else {
         return false;
     };
     let mut framed = Vec::with_capacity(bytes.len() + 2);
     framed.extend_from_slice(&len.to_be_bytes());
     framed.extend_from_slice(bytes);
-    matches!(tokio::time::timeout(limits.write, wr.write_all(&framed)).await, Ok(Ok(())))
+    matches!(
+        tokio::time::timeout(limits.write, wr.write_all(&framed)).await,
+        Ok(Ok(()))
+    )
 }

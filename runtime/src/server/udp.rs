@@ -61,10 +61,9 @@ impl UdpShared {
             src_ip: from,
         };
         for _ in 0..3 {
-            match self
-                .socket
-                .try_io(Interest::WRITABLE, || self.state.try_send((&self.socket).into(), &t))
-            {
+            match self.socket.try_io(Interest::WRITABLE, || {
+                self.state.try_send((&self.socket).into(), &t)
+            }) {
                 Ok(()) => return,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if self.socket.writable().await.is_err() {
@@ -87,20 +86,23 @@ pub(crate) async fn serve<C: CompiledBlocks>(
     at: ListenAddr,
     name: Arc<str>,
 ) {
-    let local = sock.local_addr().unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+    let local = sock
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let waiting = Arc::new(Semaphore::new(MAX_WAITING));
     let mut storage = vec![0u8; BATCH * MAX_QUERY];
     let mut metas = [RecvMeta::default(); BATCH];
     loop {
         let received = {
-            let mut bufs: Vec<IoSliceMut<'_>> = storage.chunks_mut(MAX_QUERY).map(IoSliceMut::new).collect();
+            let mut bufs: Vec<IoSliceMut<'_>> =
+                storage.chunks_mut(MAX_QUERY).map(IoSliceMut::new).collect();
             if sock.socket.readable().await.is_err() {
                 return;
             }
-            match sock
-                .socket
-                .try_io(Interest::READABLE, || sock.state.recv((&sock.socket).into(), &mut bufs, &mut metas))
-            {
+            match sock.socket.try_io(Interest::READABLE, || {
+                sock.state
+                    .recv((&sock.socket).into(), &mut bufs, &mut metas)
+            }) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
                 Err(e) => {
@@ -111,7 +113,11 @@ pub(crate) async fn serve<C: CompiledBlocks>(
         };
         for (i, meta) in metas.iter().enumerate().take(received) {
             let data = &storage[i * MAX_QUERY..i * MAX_QUERY + meta.len.min(MAX_QUERY)];
-            let stride = if meta.stride == 0 { data.len().max(1) } else { meta.stride };
+            let stride = if meta.stride == 0 {
+                data.len().max(1)
+            } else {
+                meta.stride
+            };
             for packet in data.chunks(stride) {
                 let from_ip = meta.dst_ip;
                 let local_addr = from_ip.map_or(local, |ip| SocketAddr::new(ip, local.port()));
@@ -153,4 +159,3 @@ fn run_or_spawn(mut fut: Pin<Box<dyn Future<Output = ()> + Send>>, waiting: &Arc
         Err(_) => tracing::debug!("udp: too many queries waiting; dropping one"),
     }
 }
-

@@ -1,9 +1,9 @@
 //! *chaos*: answers CH-class TXT queries about the server.
 #![doc = include_str!("README.md")]
 
-pub mod setup;
 #[cfg(feature = "serve")]
 mod handler;
+pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::Chaos;
 #[cfg(all(test, feature = "serve"))]

@@ -1,8 +1,8 @@
 //! *debug*: turns on debug logging.
 #![doc = include_str!("README.md")]
 
-pub mod setup;
 #[cfg(feature = "serve")]
 mod handler;
+pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::Debug;

@@ -1,9 +1,9 @@
-use corec_compiler::duration::format_go_duration;
 use super::setup::{ErrorsConfig, Level};
 use crate::plugin::{Handler, Outcome, Plugin, PluginError, Request, Setup};
 use crate::plugins::log::format::TypeName;
 use crate::site::BuildEnv;
 use corec_compiler::Diagnostic;
+use corec_compiler::duration::format_go_duration;
 use regex::Regex;
 use std::fmt;
 use std::sync::Arc;

@@ -1,8 +1,8 @@
 //! `errors [stdout] { stacktrace; consolidate DURATION REGEXP [LEVEL] [show_first] }`
 
-use corec_compiler::duration::parse_go_duration;
 use crate::plugin::Parse;
 use corec_compiler::diag::did_you_mean;
+use corec_compiler::duration::parse_go_duration;
 use corec_compiler::{Diagnostics, Dispenser};
 use regex::Regex;
 

@@ -1,9 +1,9 @@
 use super::setup::HostsConfig;
-use corec_compiler::duration::parse_go_duration;
 use crate::dns::{RecordType, ResponseCode};
 use crate::plugin::Parse;
 use crate::testing::{Case, TestReply, TestSite, load, parse_err};
 use corec_compiler::Dispenser;
+use corec_compiler::duration::parse_go_duration;
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};

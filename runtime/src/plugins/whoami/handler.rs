@@ -1,5 +1,5 @@
 use super::setup::WhoamiConfig;
-use crate::dns::{Name, RData, Record, A, AAAA, SRV};
+use crate::dns::{A, AAAA, Name, RData, Record, SRV};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
 use crate::site::BuildEnv;
 use corec_compiler::Diagnostic;
@@ -20,13 +20,15 @@ impl Plugin for Whoami {
             IpAddr::V4(v4) => RData::A(A(v4)),
             IpAddr::V6(v6) => RData::AAAA(AAAA(v6)),
         };
-        m.additionals.push(Record::from_rdata(qname.clone(), 0, addr));
+        m.additionals
+            .push(Record::from_rdata(qname.clone(), 0, addr));
         // `_udp.<qname>` / `_tcp.<qname>`; a qname too long to prefix gets no SRV.
-        if let Ok(srv_name) = Name::from_ascii(format!("_{}", req.proto.as_str()))
-            .and_then(|l| l.append_name(&qname))
+        if let Ok(srv_name) =
+            Name::from_ascii(format!("_{}", req.proto.as_str())).and_then(|l| l.append_name(&qname))
         {
             let srv = SRV::new(0, 0, req.client.port(), Name::root());
-            m.additionals.push(Record::from_rdata(srv_name, 0, RData::SRV(srv)));
+            m.additionals
+                .push(Record::from_rdata(srv_name, 0, RData::SRV(srv)));
         }
         Ok(Answer::reply(Self::NAME, m))
     }

@@ -1,9 +1,9 @@
 //! *whoami*: answers every query with the client's address and port.
 #![doc = include_str!("README.md")]
 
-pub mod setup;
 #[cfg(feature = "serve")]
 mod handler;
+pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::Whoami;
 #[cfg(all(test, feature = "serve"))]

@@ -9,7 +9,11 @@ fn takes_no_arguments() {
 #[tokio::test]
 async fn answers_every_type_with_client_address_and_port() {
     for qtype in [RecordType::A, RecordType::MX, RecordType::TXT] {
-        let r = query_interpreted("example.org {\n whoami\n}", Case::new("www.example.org.", qtype)).await;
+        let r = query_interpreted(
+            "example.org {\n whoami\n}",
+            Case::new("www.example.org.", qtype),
+        )
+        .await;
         let m = r.message();
         assert!(m.metadata.authoritative);
         assert!(m.answers.is_empty());
