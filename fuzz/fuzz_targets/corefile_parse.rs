@@ -3,97 +3,9 @@
 
 #![no_main]
 
-use corec_compiler::{
-    Diagnostics, Dispenser, EmbeddedFs, LoadOptions, Model, PluginKind, PluginSpec, Span, load_str,
-};
+use corec_compiler::{EmbeddedFs, LoadOptions, Model, Span, load_str};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
-
-/// CoreDNS v1.14.7's directives, in chain order.
-const ORDER: [&str; 60] = [
-    "root",
-    "metadata",
-    "geoip",
-    "cancel",
-    "proxyproto",
-    "quic",
-    "grpc_server",
-    "https",
-    "https3",
-    "timeouts",
-    "multisocket",
-    "reload",
-    "nsid",
-    "bufsize",
-    "bind",
-    "debug",
-    "trace",
-    "ready",
-    "health",
-    "pprof",
-    "shed",
-    "prometheus",
-    "errors",
-    "log",
-    "dnstap",
-    "local",
-    "dns64",
-    "any",
-    "chaos",
-    "loadbalance",
-    "tsig",
-    "rewrite",
-    "autopath",
-    "acl",
-    "cache",
-    "header",
-    "dnssec",
-    "tls",
-    "minimal",
-    "template",
-    "transfer",
-    "hosts",
-    "route53",
-    "azure",
-    "clouddns",
-    "k8s_external",
-    "kubernetes",
-    "file",
-    "auto",
-    "secondary",
-    "etcd",
-    "loop",
-    "forward",
-    "grpc",
-    "erratic",
-    "whoami",
-    "on",
-    "sign",
-    "view",
-    "nomad",
-];
-
-fn accept(_: &mut Dispenser<'_>) -> Result<(), Diagnostics> {
-    Ok(())
-}
-
-static PLUGINS: LazyLock<Vec<PluginSpec>> = LazyLock::new(|| {
-    ORDER
-        .iter()
-        .map(|&name| PluginSpec {
-            name,
-            kind: match name {
-                "sign" => PluginKind::NotBuilt,
-                "nomad" => PluginKind::NotLinked,
-                _ => PluginKind::Available {
-                    rust_type: "x",
-                    config_only: false,
-                    validate: accept,
-                },
-            },
-        })
-        .collect()
-});
 
 /// A few files next to the (virtual) main Corefile, so `import` of a file,
 /// a glob and a snippet-defining file are reachable.
@@ -146,7 +58,8 @@ fuzz_target!(|data: &[u8]| {
     let opts = LoadOptions {
         fs: &*FS,
         env: &env,
-        plugins: &PLUGINS,
+        // The real registry: every plugin's own syntax check is fuzzed too.
+        plugins: &corec_runtime::registry::PLUGINS,
         dns_port: "53",
     };
     let model = load_str(&text, "Corefile", &opts);
