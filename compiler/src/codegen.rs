@@ -37,6 +37,9 @@ pub fn expand(
     let mut arms = Vec::new();
     let mut shape = Vec::new();
     let mut field_names = Vec::new();
+    // One interpreter builder per distinct plugin, so a reload can rebuild
+    // chains from exactly the plugins this binary links.
+    let mut builders: Vec<(&str, TokenStream)> = Vec::new();
     for (i, block) in model.blocks.iter().enumerate() {
         let field = format_ident!("b{}", i);
         let mut lets = Vec::new();
@@ -54,6 +57,9 @@ pub fn expand(
                 continue; // the model would carry an error; expand is not called then
             };
             let ty = rust_path(rt, rust_type);
+            if !builders.iter().any(|(n, _)| *n == used.name) {
+                builders.push((used.name, ty.clone()));
+            }
             let var = format_ident!("p{}", k);
             lets.push(quote!(let #var = b.build::<#ty>();));
             vars.push(var.clone());
@@ -90,6 +96,8 @@ pub fn expand(
         .map(|(path, _)| quote!((#path, include_str!(#path))))
         .collect();
     let blocks = Ident::new("__CorecBlocks", Span::call_site());
+    let builder_names = builders.iter().map(|(n, _)| *n);
+    let builder_types = builders.iter().map(|(_, t)| t);
     quote! {
         {
             #[allow(non_camel_case_types, unused_variables, clippy::all)]
@@ -117,6 +125,12 @@ pub fn expand(
                 fn build(site: &mut #private::SiteBuilder<'_>) -> ::core::option::Option<Self> {
                     #(#builds)*
                     Some(#blocks { #(#field_names: #field_names?,)* })
+                }
+                fn builder(name: &str) -> ::core::option::Option<#private::BuildDynFn> {
+                    match name {
+                        #(#builder_names => Some(#private::build_dyn::<#builder_types>),)*
+                        _ => None,
+                    }
                 }
             }
 

@@ -4,7 +4,7 @@
 //! so after the first only the site crate itself is compiled.
 
 use crate::cli::load_with;
-use corec_compiler::{Model, PluginKind, RealFs};
+use corec_compiler::{PluginKind, RealFs};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -58,19 +58,6 @@ pub fn parse_args(args: &[String]) -> Result<BuildOptions, String> {
     })
 }
 
-/// Cargo features for the plugins a model uses.
-pub fn features(model: &Model) -> Vec<String> {
-    let mut f: Vec<String> = vec!["serve".into()];
-    for b in &model.blocks {
-        for p in &b.plugins {
-            if !f.iter().any(|x| x == p.name) {
-                f.push(p.name.to_string());
-            }
-        }
-    }
-    f
-}
-
 /// `corec build`.
 pub fn build_main(args: &[String]) -> ExitCode {
     let opts = match parse_args(args) {
@@ -114,7 +101,7 @@ pub fn build(opts: &BuildOptions) -> Result<(), String> {
     std::fs::create_dir_all(work.join("src"))
         .map_err(|e| format!("creating {}: {e}\n", work.display()))?;
     let template = root.join("templates").join("site");
-    let manifest = manifest(&template, &root, &package, &features(&model))?;
+    let manifest = manifest(&template, &root, &package)?;
     write(&work.join("Cargo.toml"), &manifest)?;
     let main = std::fs::read_to_string(template.join("src/main.rs"))
         .map_err(|e| format!("reading template: {e}\n"))?;
@@ -188,13 +175,9 @@ fn package_name(output: &Path) -> String {
 }
 
 /// The template's manifest made standalone: own name, path dependencies on
-/// this source tree, the plugin features, and the workspace's release profile.
-fn manifest(
-    template: &Path,
-    root: &Path,
-    package: &str,
-    features: &[String],
-) -> Result<String, String> {
+/// this source tree, and the workspace's release profile. Every site builds
+/// the runtime identically, so a second site compiles only its own crate.
+fn manifest(template: &Path, root: &Path, package: &str) -> Result<String, String> {
     let text = std::fs::read_to_string(template.join("Cargo.toml"))
         .map_err(|e| format!("reading template: {e}\n"))?;
     let mut doc: DocumentMut = text
@@ -217,12 +200,6 @@ fn manifest(
     let mut runtime = Table::new();
     runtime.set_implicit(true);
     runtime["path"] = value(root.join("runtime").to_string_lossy().as_ref());
-    runtime["default-features"] = value(false);
-    let mut feats = toml_edit::Array::new();
-    for f in features {
-        feats.push(f.as_str());
-    }
-    runtime["features"] = value(feats);
     deps["corec-runtime"] = Item::Table(runtime);
     let mut macros = Table::new();
     macros["path"] = value(root.join("macros").to_string_lossy().as_ref());

@@ -4,7 +4,7 @@
 
 use crate::reload::{ConfigSource, Reloader};
 use crate::server::Server;
-use crate::site::{CompiledBlocks, Site};
+use crate::site::{CompiledBlocks, NoCompiled, Site, plugins_of};
 use corec_compiler::{EmbeddedFs, LoadOptions, Model, RealFs};
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -44,7 +44,7 @@ impl<C: CompiledBlocks> CompiledSite<C> {
             || self.corefile.to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
-        load_with(&fs, std::path::Path::new(self.corefile), &name, dns_port)
+        load_for::<C>(&fs, std::path::Path::new(self.corefile), &name, dns_port)
     }
 }
 
@@ -114,8 +114,9 @@ pub fn parse_flags(args: &[String]) -> Result<Flags, String> {
     Ok(f)
 }
 
-/// Loads a Corefile from a file system with the full registry.
-pub fn load_with(
+/// Loads a Corefile from a file system for a binary with compiled blocks
+/// `C` (plugins it does not link are errors).
+pub fn load_for<C: CompiledBlocks>(
     fs: &dyn corec_compiler::FileSystem,
     path: &std::path::Path,
     name: &str,
@@ -128,14 +129,24 @@ pub fn load_with(
         &LoadOptions {
             fs,
             env: &env,
-            plugins: &crate::registry::PLUGINS,
+            plugins: &plugins_of::<C>(),
             dns_port: port,
         },
     )
 }
 
-/// Loads Corefile text.
-pub fn load_text(text: &str, name: &str, port: &str) -> Model {
+/// Loads a Corefile with every plugin corec implements.
+pub fn load_with(
+    fs: &dyn corec_compiler::FileSystem,
+    path: &std::path::Path,
+    name: &str,
+    port: &str,
+) -> Model {
+    load_for::<NoCompiled>(fs, path, name, port)
+}
+
+/// Loads Corefile text for a binary with compiled blocks `C`.
+pub fn load_text_for<C: CompiledBlocks>(text: &str, name: &str, port: &str) -> Model {
     let env = |k: &str| std::env::var(k).ok();
     corec_compiler::load_str(
         text,
@@ -143,10 +154,15 @@ pub fn load_text(text: &str, name: &str, port: &str) -> Model {
         &LoadOptions {
             fs: &RealFs,
             env: &env,
-            plugins: &crate::registry::PLUGINS,
+            plugins: &plugins_of::<C>(),
             dns_port: port,
         },
     )
+}
+
+/// Loads Corefile text with every plugin corec implements.
+pub fn load_text(text: &str, name: &str, port: &str) -> Model {
+    load_text_for::<NoCompiled>(text, name, port)
 }
 
 /// CoreDNS's built-in configuration when there is no Corefile.
@@ -164,9 +180,9 @@ fn print_version() {
     );
 }
 
-fn print_plugins() {
+fn print_plugins<C: CompiledBlocks>() {
     println!("Server types:\n  dns\n\nCaddyfile loaders:\n  flag\n  default\n\nOther plugins:");
-    for p in crate::registry::linked() {
+    for p in crate::registry::linked(|n| C::builder(n).is_some()) {
         println!("  dns.{p}");
     }
 }
@@ -205,7 +221,10 @@ fn initial_model<C: CompiledBlocks>(
         (Some(c), _) if c == "stdin" => {
             let mut text = String::new();
             let _ = std::io::stdin().read_to_string(&mut text);
-            (load_text(&text, "stdin", &flags.port), ConfigSource::Stdin)
+            (
+                load_text_for::<C>(&text, "stdin", &flags.port),
+                ConfigSource::Stdin,
+            )
         }
         (Some(c), _) => {
             let p = PathBuf::from(c);
@@ -266,7 +285,7 @@ fn serve<C: CompiledBlocks>(flags: Flags, compiled: Option<CompiledSite<C>>) -> 
         return ExitCode::SUCCESS;
     }
     if flags.plugins {
-        print_plugins();
+        print_plugins::<C>();
         return ExitCode::SUCCESS;
     }
     crate::logging::init();

@@ -39,6 +39,7 @@ pub mod __private {
     pub use crate::chain::{Chain, End};
     pub use crate::cli::CompiledSite;
     pub use crate::plugin::{Handler, Outcome, PluginError, Request};
+    pub use crate::registry::{BuildDynFn, build_dyn};
     pub use crate::site::{Blocks, CompiledBlocks, SiteBuilder};
 
     /// The outcome for a block index the generated code does not know (cannot happen).

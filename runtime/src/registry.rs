@@ -82,17 +82,17 @@ struct Implemented {
     rust_type: &'static str,
     config_only: bool,
     validate: fn(&mut Dispenser<'_>) -> Result<(), Diagnostics>,
-    linked: bool,
     #[cfg(feature = "serve")]
-    build: Option<BuildDynFn>,
+    build: BuildDynFn,
 }
 
 fn validate<C: Parse>(d: &mut Dispenser<'_>) -> Result<(), Diagnostics> {
     C::parse(d).map(drop)
 }
 
+/// The interpreter's builder for plugin `P`.
 #[cfg(feature = "serve")]
-fn build_dyn<P: crate::plugin::Setup>(
+pub fn build_dyn<P: crate::plugin::Setup>(
     b: &mut crate::site::BlockBuilder<'_>,
 ) -> Option<std::sync::Arc<dyn crate::chain::DynPlugin>> {
     let plugin = b.build::<P>()?;
@@ -100,22 +100,16 @@ fn build_dyn<P: crate::plugin::Setup>(
 }
 
 /// Registers one implemented plugin. Its syntax is always compiled (so the
-/// macro can validate every plugin); its handler is linked only with its
-/// Cargo feature.
+/// macro can validate every plugin without the server stack).
 macro_rules! implemented {
     ($list:ident, $name:literal, $module:ident :: $ty:ident, $config:ident, $config_only:literal) => {
-        #[cfg(all(feature = "serve", feature = $name))]
-        let build = Some(build_dyn::<plugins::$module::$ty> as BuildDynFn);
-        #[cfg(all(feature = "serve", not(feature = $name)))]
-        let build = None;
         $list.push(Implemented {
             name: $name,
             rust_type: concat!("plugins::", stringify!($module), "::", stringify!($ty)),
             config_only: $config_only,
             validate: validate::<plugins::$module::setup::$config>,
-            linked: cfg!(feature = $name),
             #[cfg(feature = "serve")]
-            build,
+            build: build_dyn::<plugins::$module::$ty>,
         });
     };
 }
@@ -135,12 +129,16 @@ fn implemented() -> Vec<Implemented> {
 static IMPLEMENTED: LazyLock<Vec<Implemented>> = LazyLock::new(implemented);
 
 /// The registry as the compiler sees it: every directive, in chain order.
-pub static PLUGINS: LazyLock<Vec<PluginSpec>> = LazyLock::new(|| {
+pub static PLUGINS: LazyLock<Vec<PluginSpec>> = LazyLock::new(|| specs(|_| true));
+
+/// The registry for a binary that links only the plugins `linked` accepts:
+/// the others are `NotLinked` (a reload that needs one is rejected).
+pub fn specs(linked: impl Fn(&str) -> bool) -> Vec<PluginSpec> {
     ORDER
         .iter()
         .map(|&name| {
             let kind = match IMPLEMENTED.iter().find(|p| p.name == name) {
-                Some(p) if p.linked => PluginKind::Available {
+                Some(p) if linked(name) => PluginKind::Available {
                     rust_type: p.rust_type,
                     config_only: p.config_only,
                     validate: p.validate,
@@ -151,15 +149,13 @@ pub static PLUGINS: LazyLock<Vec<PluginSpec>> = LazyLock::new(|| {
             PluginSpec { name, kind }
         })
         .collect()
-});
+}
 
-/// The interpreter's builder for a directive, if it is linked.
+/// The interpreter's builder for any implemented directive (the `corec`
+/// CLI links them all; a compiled site has its own, smaller table).
 #[cfg(feature = "serve")]
 pub fn builder(name: &str) -> Option<BuildDynFn> {
-    IMPLEMENTED
-        .iter()
-        .find(|p| p.name == name)
-        .and_then(|p| p.build)
+    IMPLEMENTED.iter().find(|p| p.name == name).map(|p| p.build)
 }
 
 /// Whether a directive only configures the server (never part of a chain).
@@ -167,13 +163,9 @@ pub fn is_config_only(name: &str) -> bool {
     IMPLEMENTED.iter().any(|p| p.name == name && p.config_only)
 }
 
-/// Names of the linked plugins, in chain order (for `-plugins`).
-pub fn linked() -> Vec<&'static str> {
-    PLUGINS
-        .iter()
-        .filter(|p| matches!(p.kind, PluginKind::Available { .. }))
-        .map(|p| p.name)
-        .collect()
+/// Names of the directives `linked` accepts, in chain order (for `-plugins`).
+pub fn linked(linked: impl Fn(&str) -> bool) -> Vec<&'static str> {
+    ORDER.iter().copied().filter(|n| linked(n)).collect()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! it in; on any error log the rendered diagnostics and keep serving the
 //! old site. Triggered by SIGUSR1 (and later the `reload` plugin).
 
-use crate::cli::load_with;
+use crate::cli::load_for;
 use crate::server::Server;
 use crate::site::CompiledBlocks;
 use corec_compiler::RealFs;
@@ -65,7 +65,7 @@ impl<C: CompiledBlocks> Reloader<C> {
             ConfigSource::Default => PathBuf::from("Corefile"),
         };
         let name = path.to_string_lossy().into_owned();
-        let model = load_with(&RealFs, &path, &name, &self.port);
+        let model = load_for::<C>(&RealFs, &path, &name, &self.port);
         if !model.is_ok() {
             return Reloaded::Failed(model.render_diagnostics());
         }

@@ -156,6 +156,15 @@ pub trait CompiledBlocks: Blocks + Sized {
     const SHAPE: &'static [&'static [&'static str]];
     /// Builds every block; `None` if any plugin failed (errors are in `site`).
     fn build(site: &mut SiteBuilder<'_>) -> Option<Self>;
+    /// The interpreter's builder for a directive, for the plugins this
+    /// binary links (the ones its Corefile used, for a compiled site).
+    fn builder(name: &str) -> Option<registry::BuildDynFn>;
+}
+
+/// The registry as a binary with compiled blocks `C` sees it: plugins it
+/// does not link are `NotLinked`.
+pub fn plugins_of<C: CompiledBlocks>() -> Vec<corec_compiler::PluginSpec> {
+    registry::specs(|name| C::builder(name).is_some())
 }
 
 /// The `Blocks` of a binary with no compiled site (the `corec` CLI).
@@ -177,6 +186,9 @@ impl CompiledBlocks for NoCompiled {
     const SHAPE: &'static [&'static [&'static str]] = &[];
     fn build(_: &mut SiteBuilder<'_>) -> Option<Self> {
         None
+    }
+    fn builder(name: &str) -> Option<registry::BuildDynFn> {
+        registry::builder(name)
     }
 }
 
@@ -331,7 +343,7 @@ impl<C: CompiledBlocks> Site<C> {
             let mut chain = Vec::new();
             let mut bb = b.block(i);
             for used in &block.plugins {
-                match registry::builder(used.name) {
+                match C::builder(used.name) {
                     Some(build) => chain.extend(build(&mut bb)),
                     None => bb.diags.push(Diagnostic::error(
                         format!(

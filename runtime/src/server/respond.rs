@@ -229,6 +229,9 @@ mod tests {
         fn build(_: &mut SiteBuilder<'_>) -> Option<Self> {
             Some(Panicking)
         }
+        fn builder(_: &str) -> Option<crate::registry::BuildDynFn> {
+            None
+        }
     }
 
     #[tokio::test]
