@@ -102,28 +102,28 @@ pub fn build_dyn<P: crate::plugin::Setup>(
 /// Registers one implemented plugin. Its syntax is always compiled (so the
 /// macro can validate every plugin without the server stack).
 macro_rules! implemented {
-    ($list:ident, $name:literal, $module:ident :: $ty:ident, $config:ident, $config_only:literal) => {
-        $list.push(Implemented {
+    ($name:literal, $module:ident :: $ty:ident, $config:ident, $config_only:literal) => {
+        Implemented {
             name: $name,
             rust_type: concat!("plugins::", stringify!($module), "::", stringify!($ty)),
             config_only: $config_only,
             validate: validate::<plugins::$module::setup::$config>,
             #[cfg(feature = "serve")]
             build: build_dyn::<plugins::$module::$ty>,
-        });
+        }
     };
 }
 
 fn implemented() -> Vec<Implemented> {
-    let mut v = Vec::new();
-    implemented!(v, "root", root::Root, RootConfig, true);
-    implemented!(v, "debug", debug::Debug, DebugConfig, true);
-    implemented!(v, "errors", errors::Errors, ErrorsConfig, false);
-    implemented!(v, "log", log::Log, LogConfig, false);
-    implemented!(v, "chaos", chaos::Chaos, ChaosConfig, false);
-    implemented!(v, "hosts", hosts::Hosts, HostsConfig, false);
-    implemented!(v, "whoami", whoami::Whoami, WhoamiConfig, false);
-    v
+    vec![
+        implemented!("root", root::Root, RootConfig, true),
+        implemented!("debug", debug::Debug, DebugConfig, true),
+        implemented!("errors", errors::Errors, ErrorsConfig, false),
+        implemented!("log", log::Log, LogConfig, false),
+        implemented!("chaos", chaos::Chaos, ChaosConfig, false),
+        implemented!("hosts", hosts::Hosts, HostsConfig, false),
+        implemented!("whoami", whoami::Whoami, WhoamiConfig, false),
+    ]
 }
 
 static IMPLEMENTED: LazyLock<Vec<Implemented>> = LazyLock::new(implemented);
