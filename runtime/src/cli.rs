@@ -229,7 +229,7 @@ fn initial_model<C: CompiledBlocks>(
         (Some(c), _) => {
             let p = PathBuf::from(c);
             (
-                load_with(&RealFs, &p, c, &flags.port),
+                load_for::<C>(&RealFs, &p, c, &flags.port),
                 ConfigSource::File(p),
             )
         }
@@ -241,12 +241,12 @@ fn initial_model<C: CompiledBlocks>(
             let p = PathBuf::from("Corefile");
             if p.exists() {
                 (
-                    load_with(&RealFs, &p, "Corefile", &flags.port),
+                    load_for::<C>(&RealFs, &p, "Corefile", &flags.port),
                     ConfigSource::File(p),
                 )
             } else {
                 (
-                    load_text(&default_corefile(&flags.port), "Corefile", &flags.port),
+                    load_text_for::<C>(&default_corefile(&flags.port), "Corefile", &flags.port),
                     ConfigSource::Default,
                 )
             }
@@ -254,7 +254,7 @@ fn initial_model<C: CompiledBlocks>(
     };
     if model.is_ok() && model.blocks.is_empty() {
         return (
-            load_text(&default_corefile(&flags.port), "Corefile", &flags.port),
+            load_text_for::<C>(&default_corefile(&flags.port), "Corefile", &flags.port),
             source,
         );
     }
