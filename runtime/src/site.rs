@@ -331,8 +331,8 @@ impl<C: CompiledBlocks> Site<C> {
     pub fn compiled(model: Model) -> Result<Self, Diagnostics> {
         let mut b = SiteBuilder::new(&model);
         let active = C::build(&mut b).map(Active::Compiled);
-        Self::finish(active, b, &model)
-            .map(|(active, configs, shutdown)| Self::assemble(active, configs, shutdown, model))?
+        let (active, configs, shutdown) = Self::complete(active, b)?;
+        Ok(Self::assemble(active, configs, shutdown, model))
     }
 
     /// Builds chains from the registry.
@@ -357,15 +357,15 @@ impl<C: CompiledBlocks> Site<C> {
             blocks.push(chain);
         }
         let active = Some(Active::Interpreted(DynBlocks(blocks)));
-        Self::finish(active, b, &model)
-            .map(|(active, configs, shutdown)| Self::assemble(active, configs, shutdown, model))?
+        let (active, configs, shutdown) = Self::complete(active, b)?;
+        Ok(Self::assemble(active, configs, shutdown, model))
     }
 
+    /// The chains and block settings if every plugin built, else every error.
     #[allow(clippy::type_complexity)]
-    fn finish(
+    fn complete(
         active: Option<Active<C>>,
         b: SiteBuilder<'_>,
-        _model: &Model,
     ) -> Result<(Active<C>, Vec<BlockConfig>, CancellationToken), Diagnostics> {
         match active {
             Some(a) if !b.diags.has_errors() => Ok((a, b.configs, b.shutdown)),
@@ -380,31 +380,21 @@ impl<C: CompiledBlocks> Site<C> {
         }
     }
 
+    /// Groups the blocks' zone addresses into listeners.
     fn assemble(
         active: Active<C>,
         configs: Vec<BlockConfig>,
         shutdown: CancellationToken,
         model: Model,
-    ) -> Result<Self, Diagnostics> {
+    ) -> Self {
         let mut listeners: HashMap<ListenAddr, Listener> = HashMap::new();
-        let mut diags = Diagnostics::default();
         for (i, block) in model.blocks.iter().enumerate() {
-            for (k, addr) in block.addrs.iter().enumerate() {
-                let Ok(port) = addr.port.parse::<u16>() else {
-                    let span = block
-                        .keys
-                        .get(k.min(block.keys.len().saturating_sub(1)))
-                        .map(|t| t.span);
-                    diags.push(Diagnostic::error(
-                        format!("invalid port '{}'", addr.port),
-                        span,
-                    ));
-                    continue;
-                };
+            for addr in &block.addrs {
                 let la = ListenAddr {
                     transport: addr.transport,
                     host: None,
-                    port,
+                    // The compiler only accepts ports 0..=65535.
+                    port: addr.port.parse().unwrap_or_default(),
                 };
                 let l = listeners.entry(la).or_insert_with(|| Listener {
                     name: la.to_string().into(),
@@ -417,24 +407,19 @@ impl<C: CompiledBlocks> Site<C> {
                 l.zone_list.push((addr.zone.clone(), i));
             }
         }
-        if diags.has_errors() {
-            shutdown.cancel();
-            return Err(diags);
-        }
-        let fingerprint = model.fingerprint();
         let empty_blocks = model
             .blocks
             .iter()
             .map(|b| b.plugins.iter().all(|p| registry::is_config_only(p.name)))
             .collect();
-        Ok(Site {
+        Site {
             active,
             listeners,
             empty_blocks,
-            fingerprint,
+            fingerprint: model.fingerprint(),
             model: Arc::new(model),
             shutdown,
-        })
+        }
     }
 }
 

@@ -260,3 +260,25 @@ async fn tcp_pipelines_several_queries_on_one_connection() {
     ids.sort();
     assert_eq!(ids, [1, 2, 3]);
 }
+
+/// A wildcard listener answers from the address the query was sent to
+/// (127.0.0.2 is loopback too), or clients would drop the reply.
+#[tokio::test(flavor = "multi_thread")]
+async fn udp_replies_come_from_the_address_queried() {
+    let s = start_interpreted_file(Path::new("fixtures/conformance/Corefile"));
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for ip in [[127, 0, 0, 1], [127, 0, 0, 2]] {
+        let to = std::net::SocketAddr::from((ip, s.udp.port()));
+        let q = query("www.example.org.", RecordType::A).to_vec().unwrap();
+        client.send_to(&q, to).await.unwrap();
+        let mut buf = [0u8; 1500];
+        let (_, from) = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            client.recv_from(&mut buf),
+        )
+        .await
+        .expect("a reply")
+        .unwrap();
+        assert_eq!(from, to, "reply source");
+    }
+}

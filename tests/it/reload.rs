@@ -169,3 +169,35 @@ async fn no_query_is_lost_during_twenty_reloads() {
         "answers switched with the reloads"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reload_adds_and_removes_listeners() {
+    let free = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let extra: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let (_dir, path) = temp_corefile(WHOAMI);
+    let s = start_interpreted_file(&path);
+
+    std::fs::write(
+        &path,
+        format!("{WHOAMI}example.net:{port} {{\n    whoami\n}}\n"),
+    )
+    .unwrap();
+    assert_eq!(s.reloader.reload().await, Reloaded::Swapped);
+    let m = udp(extra, &query("a.example.net.", RecordType::A)).await;
+    assert_eq!(m.additionals.len(), 2, "the new listener answers");
+    let m = udp(s.udp, &query("a.example.org.", RecordType::A)).await;
+    assert_eq!(m.additionals.len(), 2, "the kept listener still answers");
+
+    std::fs::write(&path, WHOAMI).unwrap();
+    assert_eq!(s.reloader.reload().await, Reloaded::Swapped);
+    let bytes = query("a.example.net.", RecordType::A).to_vec().unwrap();
+    assert_eq!(
+        udp_raw(extra, &bytes, None).await,
+        None,
+        "the removed listener is closed"
+    );
+    let m = udp(s.udp, &query("a.example.org.", RecordType::A)).await;
+    assert_eq!(m.additionals.len(), 2);
+}
