@@ -267,7 +267,11 @@ fn run_reload_by_sigusr1_and_shutdown() {
 fn build_a_site_then_reload_it_interpreted() {
     let dir = tempfile::tempdir().unwrap();
     let corefile = dir.path().join("Corefile");
-    write(&corefile, "example.org:0 {\n    whoami\n    log\n}\n");
+    // `{$SITE_ZONE}` is empty at build time and substituted again when the binary starts.
+    write(
+        &corefile,
+        "{$SITE_ZONE}example.org:0 {\n    whoami\n    log\n}\n",
+    );
     let bin: PathBuf = dir.path().join("site-dns");
     let out = Command::new(COREC)
         .args([
@@ -285,10 +289,14 @@ fn build_a_site_then_reload_it_interpreted() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("corec build: wrote"));
 
-    let mut p = Proc::spawn(&mut Command::new(&bin));
+    let mut p = Proc::spawn(Command::new(&bin).env("SITE_ZONE", "www."));
     p.wait_line(20, |l| l.contains("running compiled site built from"));
-    let port = p.port_of("example.org.");
-    assert!(ask(port, "a.example.org", 1, 1).is_some());
+    let port = p.port_of("www.example.org.");
+    assert!(ask(port, "a.www.example.org", 1, 1).is_some_and(|r| r[3] & 0xf == 0));
+    assert!(
+        ask(port, "a.example.org", 1, 1).is_some_and(|r| r[3] & 0xf == 5),
+        "outside the zone the environment chose"
+    );
 
     // A plugin this binary was not built with is rejected; the old site serves on.
     write(&corefile, ".:0 {\n    chaos site-v2\n}\n");
@@ -299,7 +307,7 @@ fn build_a_site_then_reload_it_interpreted() {
     p.wait_line(5, |l| {
         l.contains("this binary was built without the 'chaos' plugin")
     });
-    assert!(ask(port, "a.example.org", 1, 1).is_some());
+    assert!(ask(port, "a.www.example.org", 1, 1).is_some_and(|r| r[3] & 0xf == 0));
 
     // A change that only needs linked plugins switches to interpreted chains.
     assert!(

@@ -3,3 +3,4 @@
 mod conformance;
 mod malformed;
 mod reload;
+mod tcp;

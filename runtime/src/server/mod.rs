@@ -59,11 +59,16 @@ impl<C: CompiledBlocks> Server<C> {
     /// Binds every listener of `site` and starts serving. Must run inside a
     /// multi-threaded tokio runtime.
     pub fn start(site: Site<C>) -> io::Result<Arc<Self>> {
+        Self::start_with(site, tcp::TcpLimits::default())
+    }
+
+    /// [`start`](Self::start) with other TCP limits.
+    pub fn start_with(site: Site<C>, tcp_limits: tcp::TcpLimits) -> io::Result<Arc<Self>> {
         let udp_sockets = std::thread::available_parallelism().map_or(1, |n| n.get());
         let server = Arc::new(Server {
             site: Arc::new(ArcSwap::from_pointee(site)),
             listeners: Mutex::new(HashMap::new()),
-            tcp_limits: tcp::TcpLimits::default(),
+            tcp_limits,
             udp_sockets,
         });
         let site = server.site.load_full();
