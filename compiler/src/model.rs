@@ -196,8 +196,17 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
     let (parsed, mut diagnostics) = parser::parse(&mut sources, main, &input);
     let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut blocks = Vec::new();
-    let mut seen: HashMap<ZoneAddr, Token> = HashMap::new();
+    // A zone and port may repeat only on different `bind` addresses, so
+    // those (as written) are part of a key's identity.
+    let mut seen: HashMap<(ZoneAddr, Vec<String>), Token> = HashMap::new();
     for sb in parsed {
+        let mut binds: Vec<String> = sb
+            .directives
+            .iter()
+            .filter(|d| d.name == "bind")
+            .flat_map(|d| d.tokens[1..].iter().map(|t| t.text.clone()))
+            .collect();
+        binds.sort();
         let mut addrs = Vec::new();
         for key in &sb.keys {
             match keys::parse_key(&key.text, opts.dns_port) {
@@ -215,7 +224,8 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
                                 .with_note("corec serves dns:// (UDP and TCP) keys"),
                             );
                         }
-                        if let Some(first) = seen.get(&z) {
+                        let identity = (z.clone(), binds.clone());
+                        if let Some(first) = seen.get(&identity) {
                             diagnostics.push(
                                 Diagnostic::error(
                                     format!("cannot serve {z} - it is already defined"),
@@ -227,7 +237,7 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
                                 )),
                             );
                         } else {
-                            seen.insert(z.clone(), key.clone());
+                            seen.insert(identity, key.clone());
                         }
                         addrs.push(z);
                     }

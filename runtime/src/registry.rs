@@ -113,11 +113,13 @@ macro_rules! implemented {
 fn implemented() -> Vec<Implemented> {
     vec![
         implemented!("root", root::Root, RootConfig, true),
+        implemented!("bind", bind::Bind, BindConfig, true),
         implemented!("debug", debug::Debug, DebugConfig, true),
         implemented!("errors", errors::Errors, ErrorsConfig, false),
         implemented!("log", log::Log, LogConfig, false),
         implemented!("chaos", chaos::Chaos, ChaosConfig, false),
         implemented!("hosts", hosts::Hosts, HostsConfig, false),
+        implemented!("file", file::File, FileConfig, false),
         implemented!("whoami", whoami::Whoami, WhoamiConfig, false),
     ]
 }
@@ -155,11 +157,13 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
     use plugins::*;
     Some(match name {
         "root" => build_dyn::<root::Root>,
+        "bind" => build_dyn::<bind::Bind>,
         "debug" => build_dyn::<debug::Debug>,
         "errors" => build_dyn::<errors::Errors>,
         "log" => build_dyn::<log::Log>,
         "chaos" => build_dyn::<chaos::Chaos>,
         "hosts" => build_dyn::<hosts::Hosts>,
+        "file" => build_dyn::<file::File>,
         "whoami" => build_dyn::<whoami::Whoami>,
         _ => return None,
     })

@@ -25,6 +25,8 @@ pub struct BlockConfig {
     /// Set by plugins that serve non-IN classes (chaos, forward): the whole
     /// listener then lets them through instead of answering REFUSED.
     pub allow_non_in: bool,
+    /// Addresses to listen on (`bind`); empty = every address.
+    pub listen_hosts: Vec<IpAddr>,
 }
 
 impl Default for BlockConfig {
@@ -33,6 +35,7 @@ impl Default for BlockConfig {
             root: std::env::current_dir().unwrap_or_default(),
             debug: false,
             allow_non_in: false,
+            listen_hosts: Vec::new(),
         }
     }
 }
@@ -389,22 +392,29 @@ impl<C: CompiledBlocks> Site<C> {
     ) -> Self {
         let mut listeners: HashMap<ListenAddr, Listener> = HashMap::new();
         for (i, block) in model.blocks.iter().enumerate() {
+            let hosts: Vec<Option<IpAddr>> = if configs[i].listen_hosts.is_empty() {
+                vec![None]
+            } else {
+                configs[i].listen_hosts.iter().copied().map(Some).collect()
+            };
             for addr in &block.addrs {
-                let la = ListenAddr {
-                    transport: addr.transport,
-                    host: None,
-                    // The compiler only accepts ports 0..=65535.
-                    port: addr.port.parse().unwrap_or_default(),
-                };
-                let l = listeners.entry(la).or_insert_with(|| Listener {
-                    name: la.to_string().into(),
-                    zones: HashMap::new(),
-                    allow_non_in: false,
-                    zone_list: Vec::new(),
-                });
-                l.allow_non_in |= configs[i].allow_non_in;
-                l.zones.entry(addr.zone.clone()).or_insert(i);
-                l.zone_list.push((addr.zone.clone(), i));
+                for &host in &hosts {
+                    let la = ListenAddr {
+                        transport: addr.transport,
+                        host,
+                        // The compiler only accepts ports 0..=65535.
+                        port: addr.port.parse().unwrap_or_default(),
+                    };
+                    let l = listeners.entry(la).or_insert_with(|| Listener {
+                        name: la.to_string().into(),
+                        zones: HashMap::new(),
+                        allow_non_in: false,
+                        zone_list: Vec::new(),
+                    });
+                    l.allow_non_in |= configs[i].allow_non_in;
+                    l.zones.entry(addr.zone.clone()).or_insert(i);
+                    l.zone_list.push((addr.zone.clone(), i));
+                }
             }
         }
         let empty_blocks = model

@@ -282,3 +282,38 @@ async fn udp_replies_come_from_the_address_queried() {
         assert_eq!(from, to, "reply source");
     }
 }
+
+/// `bind` limits a block to its addresses; the same zone and port can be
+/// served by another block on another address.
+#[tokio::test(flavor = "multi_thread")]
+async fn bind_selects_the_listening_address() {
+    let free = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("Corefile");
+    std::fs::write(
+        &path,
+        format!(
+            ".:{port} {{\n    bind 127.0.0.1\n    chaos one\n}}\n.:{port} {{\n    bind 127.0.0.2\n    chaos two\n}}\n"
+        ),
+    )
+    .unwrap();
+    let _s = start_interpreted_file(&path);
+    let q = query_class("version.bind.", RecordType::TXT, DNSClass::CH);
+    for (ip, want) in [([127, 0, 0, 1], "one"), ([127, 0, 0, 2], "two")] {
+        let m = udp(std::net::SocketAddr::from((ip, port)), &q).await;
+        assert_eq!(answers(&m), [format!("version.bind. 0 CH TXT {want}")]);
+    }
+    let bytes = q.to_vec().unwrap();
+    assert_eq!(
+        udp_raw(
+            std::net::SocketAddr::from(([127, 0, 0, 3], port)),
+            &bytes,
+            None
+        )
+        .await,
+        None,
+        "nothing listens on 127.0.0.3"
+    );
+}

@@ -2,9 +2,11 @@
 //! Corefile syntax (always compiled, so `corefile!` can validate it),
 //! `handler.rs` the query path, `README.md` the user documentation.
 
+pub mod bind;
 pub mod chaos;
 pub mod debug;
 pub mod errors;
+pub mod file;
 pub mod hosts;
 pub mod log;
 pub mod root;

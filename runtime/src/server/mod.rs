@@ -161,6 +161,11 @@ impl<C: CompiledBlocks> Server<C> {
     }
 }
 
+/// Every address of a network interface (`bind IFACE`).
+pub fn interface_addrs(name: &str) -> Vec<IpAddr> {
+    sys::interface_addrs(name)
+}
+
 /// UDP sockets and a TCP listener on one port; with port 0 the kernel picks
 /// one for UDP and TCP joins it (retrying if that TCP port is taken).
 fn bind_pair(

@@ -1,0 +1,197 @@
+use super::setup::{FileConfig, FileSource};
+use super::zone::Zone;
+use crate::dns::{Name, RecordType, ResponseCode};
+use crate::plugin::{Answer, Handler, Outcome, Plugin, Proto, Request, Setup};
+use crate::site::BuildEnv;
+use arc_swap::ArcSwapOption;
+use corec_compiler::Diagnostic;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+/// One origin served from one file.
+#[derive(Debug)]
+struct Slot {
+    origin: String,
+    zone: Arc<ArcSwapOption<Zone>>,
+    fallthrough: Option<Vec<String>>,
+}
+
+/// The file plugin.
+#[derive(Debug)]
+pub struct File {
+    /// Longest origin first, so the first match is the most specific.
+    slots: Vec<Slot>,
+}
+
+/// Is `name` equal to or below `zone` (both lowercase FQDNs)?
+fn in_zone(name: &str, zone: &str) -> bool {
+    zone == "."
+        || name == zone
+        || (name.ends_with(zone) && name.as_bytes()[name.len() - zone.len() - 1] == b'.')
+}
+
+impl Plugin for File {
+    const NAME: &'static str = "file";
+
+    async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
+        let name = req.name();
+        let Some(slot) = self.slots.iter().find(|s| in_zone(&name, &s.origin)) else {
+            // Authoritative to the end: nothing after us means REFUSED, not SERVFAIL.
+            return match next.handle(req).await {
+                Err(e) if e.message == "no next plugin found" => {
+                    Ok(Answer::Rcode(ResponseCode::Refused))
+                }
+                other => other,
+            };
+        };
+        let qtype = req.qtype();
+        if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
+            return Ok(Answer::Rcode(ResponseCode::Refused));
+        }
+        let Some(zone) = slot.zone.load_full() else {
+            return Ok(Answer::Rcode(ResponseCode::ServFail));
+        };
+        let found = zone.lookup(req.qname(), qtype, req.do_bit(), req.proto == Proto::Udp);
+        if found.nxdomain
+            && slot
+                .fallthrough
+                .as_ref()
+                .is_some_and(|zones| zones.iter().any(|z| in_zone(&name, z)))
+        {
+            return next.handle(req).await;
+        }
+        let mut m = req.reply();
+        m.metadata.authoritative = found.authoritative;
+        if found.nxdomain {
+            m.metadata.response_code = ResponseCode::NXDomain;
+        }
+        m.answers = found.answers;
+        m.authorities = found.authority;
+        m.additionals = found.additional;
+        Ok(Answer::reply(Self::NAME, m))
+    }
+}
+
+/// A zone file's identity for change detection.
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+fn load(path: &Path, origin: &Name) -> Result<Zone, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Zone::parse(&text, path, origin).map_err(|e| {
+        if e.line > 0 {
+            format!("{}:{}: {}", path.display(), e.line, e.message)
+        } else {
+            format!("{}: {}", path.display(), e.message)
+        }
+    })
+}
+
+/// Re-reads the file when it changes on disk and swaps in the new zone if its
+/// serial changed (or, with `reload_by_mtime`, whenever it changed); a broken
+/// file is logged and the old zone keeps serving.
+async fn reload_loop(
+    path: PathBuf,
+    origin: Name,
+    zone: Arc<ArcSwapOption<Zone>>,
+    every: Duration,
+    by_mtime: bool,
+    stop: tokio_util::sync::CancellationToken,
+) {
+    let mut last = stamp(&path);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        let now = stamp(&path);
+        // Timestamps are coarse: a file rewritten within the same tick keeps
+        // its mtime (and maybe its size), so a recently modified file is
+        // re-read until it has been quiet for a while.
+        let recent = now.is_some_and(|(mtime, _)| {
+            mtime
+                .elapsed()
+                .map_or(true, |age| age < Duration::from_secs(2))
+        });
+        let changed = now != last;
+        if now.is_none() || !(changed || recent) {
+            continue;
+        }
+        last = now;
+        match load(&path, &origin) {
+            Ok(new) => {
+                let old = zone.load().as_ref().map(|z| z.serial);
+                if (by_mtime && changed) || old != Some(new.serial) {
+                    tracing::info!(target: "plugin/file", "Successfully reloaded zone \"{origin}\" in \"{}\" with serial {}", path.display(), new.serial);
+                    zone.store(Some(Arc::new(new)));
+                }
+            }
+            Err(e) if changed => {
+                tracing::error!(target: "plugin/file", "failed to reload zone \"{origin}\": {e}; keeping the previous version")
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+impl Setup for File {
+    type Config = FileConfig;
+
+    fn build(cfg: FileConfig, env: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
+        let mut slots = Vec::new();
+        for FileSource {
+            path,
+            span,
+            zones,
+            reload,
+            reload_by_mtime,
+            fallthrough,
+        } in cfg.sources
+        {
+            let file = env.resolve(&path);
+            for origin_text in zones {
+                let origin = Name::from_ascii(&origin_text).map_err(|e| {
+                    Diagnostic::error(
+                        format!("plugin/file: invalid zone {origin_text}: {e}"),
+                        span,
+                    )
+                })?;
+                let zone = Arc::new(ArcSwapOption::empty());
+                match load(&file, &origin) {
+                    Ok(z) => zone.store(Some(Arc::new(z))),
+                    Err(e) if file.exists() => {
+                        return Err(Diagnostic::error(format!("plugin/file: {e}"), span));
+                    }
+                    Err(e) if reload.is_zero() => {
+                        return Err(Diagnostic::error(format!("plugin/file: {e}"), span));
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: "plugin/file", "{e}; will retry every {reload:?}")
+                    }
+                }
+                if !reload.is_zero() {
+                    if tokio::runtime::Handle::try_current().is_ok() {
+                        tokio::spawn(reload_loop(
+                            file.clone(),
+                            origin.clone(),
+                            zone.clone(),
+                            reload,
+                            reload_by_mtime,
+                            env.shutdown(),
+                        ));
+                    }
+                }
+                slots.push(Slot {
+                    origin: origin_text.to_ascii_lowercase(),
+                    zone,
+                    fallthrough: fallthrough.clone(),
+                });
+            }
+        }
+        slots.sort_by_key(|s| std::cmp::Reverse(s.origin.len()));
+        Ok(File { slots })
+    }
+}

@@ -1,0 +1,12 @@
+//! *file*: authoritative answers from zone files.
+#![doc = include_str!("README.md")]
+
+#[cfg(feature = "serve")]
+mod handler;
+pub mod setup;
+#[cfg(feature = "serve")]
+pub use handler::File;
+#[cfg(all(test, feature = "serve"))]
+mod tests;
+#[cfg(feature = "serve")]
+pub mod zone;

@@ -1,0 +1,271 @@
+use super::zone::{Lookup, Zone};
+use crate::dns::{Name, RecordType, ResponseCode};
+use crate::testing::{Case, TestSite, parse_err};
+use std::path::Path;
+
+fn zone() -> Zone {
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("src/plugins/file/testdata/example.org.zone");
+    let text = std::fs::read_to_string(&path).unwrap();
+    Zone::parse(&text, &path, &Name::from_ascii("example.org.").unwrap()).unwrap()
+}
+
+fn q(z: &Zone, name: &str, t: RecordType) -> Lookup {
+    z.lookup(&Name::from_ascii(name).unwrap(), t, false, true)
+}
+
+fn texts(records: &[crate::dns::Record]) -> Vec<String> {
+    let mut v: Vec<String> = records.iter().map(|r| r.to_string()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn existing_name() {
+    let r = q(&zone(), "www.example.org.", RecordType::A);
+    assert!(r.authoritative && !r.nxdomain);
+    assert_eq!(texts(&r.answers), ["www.example.org. 3600 IN A 192.0.2.10"]);
+    assert_eq!(r.authority.len(), 2, "apex NS in authority");
+    assert_eq!(
+        texts(&r.additional),
+        ["ns1.example.org. 3600 IN A 192.0.2.53"],
+        "glue for the in-zone NS"
+    );
+}
+
+#[test]
+fn nxdomain_and_nodata_carry_the_soa_at_minimum_ttl() {
+    let z = zone();
+    let r = q(&z, "nope.example.org.", RecordType::A);
+    assert!(r.nxdomain && r.answers.is_empty());
+    assert_eq!(r.authority.len(), 1);
+    assert_eq!(r.authority[0].record_type(), RecordType::SOA);
+    assert_eq!(r.authority[0].ttl, 300, "min(SOA TTL 3600, MINIMUM 300)");
+    let r = q(&z, "www.example.org.", RecordType::MX);
+    assert!(!r.nxdomain && r.answers.is_empty());
+    assert_eq!(r.authority[0].record_type(), RecordType::SOA);
+    let r = q(&z, "b.ent.example.org.", RecordType::A);
+    assert!(
+        !r.nxdomain && r.answers.is_empty(),
+        "an empty non-terminal exists: NODATA"
+    );
+}
+
+#[test]
+fn cname_chains_inside_the_zone() {
+    let z = zone();
+    let r = q(&z, "chain.example.org.", RecordType::A);
+    assert_eq!(
+        texts(&r.answers),
+        [
+            "alias.example.org. 3600 IN CNAME www.example.org.",
+            "chain.example.org. 3600 IN CNAME alias.example.org.",
+            "www.example.org. 3600 IN A 192.0.2.10",
+        ]
+    );
+    let r = q(&z, "outside.example.org.", RecordType::A);
+    assert_eq!(
+        r.answers.len(),
+        1,
+        "a target outside the zone is left to the client"
+    );
+    let r = q(&z, "dangling.example.org.", RecordType::A);
+    assert!(r.nxdomain, "the rcode describes the last name (RFC 6604)");
+    assert_eq!(r.answers.len(), 1);
+    let r = q(&z, "loop1.example.org.", RecordType::A);
+    assert_eq!(r.answers.len(), 2, "a loop stops");
+    let r = q(&z, "alias.example.org.", RecordType::CNAME);
+    assert_eq!(
+        texts(&r.answers),
+        ["alias.example.org. 3600 IN CNAME www.example.org."]
+    );
+}
+
+#[test]
+fn wildcards() {
+    let z = zone();
+    let r = q(&z, "Any.Wild.example.org.", RecordType::A);
+    assert_eq!(
+        texts(&r.answers),
+        ["Any.Wild.example.org. 3600 IN A 192.0.2.100"],
+        "owner is the query name"
+    );
+    let r = q(&z, "x.y.wild.example.org.", RecordType::TXT);
+    assert_eq!(
+        r.answers.len(),
+        1,
+        "several labels below the closest encloser"
+    );
+    let r = q(&z, "exists.wild.example.org.", RecordType::TXT);
+    assert!(
+        r.answers.is_empty() && !r.nxdomain,
+        "no wildcard at an existing name: NODATA"
+    );
+    let r = q(&z, "x.exists.wild.example.org.", RecordType::A);
+    assert!(r.nxdomain, "no wildcard below an existing name");
+    let r = q(&z, "a.wild.example.org.", RecordType::MX);
+    assert!(r.answers.is_empty() && !r.nxdomain, "wildcard NODATA");
+    let r = q(&z, "q.cwild.example.org.", RecordType::A);
+    assert_eq!(r.answers.len(), 2, "wildcard CNAME, then its target");
+}
+
+#[test]
+fn delegations_and_ds() {
+    let z = zone();
+    let r = q(&z, "www.sub.example.org.", RecordType::A);
+    assert!(!r.authoritative && !r.nxdomain && r.answers.is_empty());
+    assert_eq!(
+        texts(&r.authority),
+        ["sub.example.org. 3600 IN NS ns.sub.example.org."]
+    );
+    assert_eq!(
+        texts(&r.additional),
+        ["ns.sub.example.org. 3600 IN A 192.0.2.54"],
+        "glue"
+    );
+    let r = q(&z, "sub.example.org.", RecordType::NS);
+    assert!(!r.authoritative, "NS at the cut is a referral too");
+    let r = q(&z, "sub.example.org.", RecordType::DS);
+    assert!(r.authoritative);
+    assert_eq!(r.answers.len(), 1, "DS answered from the parent side");
+}
+
+#[test]
+fn any_and_additional() {
+    let z = zone();
+    let r = z.lookup(
+        &Name::from_ascii("www.example.org.").unwrap(),
+        RecordType::ANY,
+        false,
+        true,
+    );
+    assert_eq!(r.answers.len(), 1, "one RRset over UDP");
+    let r = z.lookup(
+        &Name::from_ascii("www.example.org.").unwrap(),
+        RecordType::ANY,
+        false,
+        false,
+    );
+    assert_eq!(r.answers.len(), 2, "all over TCP");
+    let r = q(&z, "example.org.", RecordType::MX);
+    assert!(texts(&r.additional).contains(&"mail.example.org. 3600 IN A 192.0.2.25".to_string()));
+    let r = q(&z, "_sip._tcp.example.org.", RecordType::SRV);
+    assert!(texts(&r.additional).contains(&"mail.example.org. 3600 IN A 192.0.2.25".to_string()));
+}
+
+fn bad(text: &str) -> (usize, String) {
+    let e = Zone::parse(
+        text,
+        Path::new("db.test"),
+        &Name::from_ascii("example.org.").unwrap(),
+    )
+    .unwrap_err();
+    (e.line, e.message)
+}
+
+#[test]
+fn bad_zone_files_name_the_line() {
+    let soa = "$TTL 60\n@ IN SOA ns hm 1 2 3 4 5\n";
+    let (line, msg) = bad(&format!(
+        "{soa}www IN A 192.0.2.1\nbad IN A not-an-address\n"
+    ));
+    assert_eq!(line, 4, "{msg}");
+    let (line, msg) = bad("$TTL 60\nwww IN A 192.0.2.1\n");
+    assert_eq!((line, msg.contains("no SOA")), (0, true), "{msg}");
+    let (line, msg) = bad(&format!("{soa}www.example.net. IN A 192.0.2.1\n"));
+    assert_eq!(line, 3, "{msg}");
+    assert!(msg.contains("out-of-zone"), "{msg}");
+    let (line, msg) = bad(&format!("{soa}x IN CNAME www\nx IN A 192.0.2.1\n"));
+    assert_eq!(line, 3, "{msg}");
+    assert!(msg.contains("CNAME and other data"), "{msg}");
+}
+
+fn corefile(extra: &str) -> String {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/plugins/file/testdata");
+    format!(
+        "example.org:0 {{\n    file {}/example.org.zone{extra}\n}}\n",
+        dir.display()
+    )
+}
+
+#[tokio::test]
+async fn serves_through_the_chain() {
+    let t = TestSite::new(&corefile(""));
+    let r = t.query(Case::new("www.example.org.", RecordType::A)).await;
+    assert_eq!(r.answers(), ["www.example.org. 3600 IN A 192.0.2.10"]);
+    assert!(r.message().metadata.authoritative);
+    let r = t.query(Case::new("nope.example.org.", RecordType::A)).await;
+    assert_eq!(r.rcode(), ResponseCode::NXDomain);
+    let r = t
+        .query(Case::new("x.example.org.", RecordType::AXFR).tcp())
+        .await;
+    assert_eq!(r.rcode(), ResponseCode::Refused);
+}
+
+#[tokio::test]
+async fn fallthrough_passes_nxdomain_on() {
+    let t = TestSite::new(&corefile(" {\n        fallthrough\n    }\n    whoami"));
+    let r = t.query(Case::new("nope.example.org.", RecordType::A)).await;
+    assert_eq!(r.plugin(), Some("whoami"));
+    let r = t.query(Case::new("www.example.org.", RecordType::A)).await;
+    assert_eq!(r.plugin(), Some("file"));
+}
+
+#[test]
+fn syntax_errors() {
+    assert!(parse_err("example.org {\n file\n}").contains("Wrong argument count"));
+    assert!(
+        parse_err("example.org {\n file db {\n  reloadd 1s\n }\n}")
+            .contains("did you mean 'reload'?")
+    );
+    assert!(
+        parse_err("example.org {\n file db {\n  reload soon\n }\n}").contains("invalid duration")
+    );
+    let e = parse_err(
+        &corefile("")
+            .replace("example.org.zone", "missing.zone")
+            .replace("file ", "file ")
+            .replace("\n}", " {\n reload 0\n }\n}"),
+    );
+    assert!(e.contains("missing.zone"), "{e}");
+}
+
+#[tokio::test]
+async fn reload_on_serial_change_and_keep_old_on_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let v = |serial: u32, ip: &str| {
+        format!("$TTL 60\n@ IN SOA ns hm {serial} 2 3 4 5\nwww IN A {ip}\n")
+    };
+    std::fs::write(&path, v(1, "192.0.2.1")).unwrap();
+    let t = TestSite::new(&format!(
+        "example.org:0 {{\n file {} {{\n  reload 50ms\n }}\n}}\n",
+        path.display()
+    ));
+    let ask = || t.query(Case::new("www.example.org.", RecordType::A));
+    assert_eq!(
+        ask().await.answers(),
+        ["www.example.org. 60 IN A 192.0.2.1"]
+    );
+    std::fs::write(&path, v(2, "192.0.2.2")).unwrap();
+    let mut switched = false;
+    for _ in 0..60 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if ask().await.answers() == ["www.example.org. 60 IN A 192.0.2.2"] {
+            switched = true;
+            break;
+        }
+    }
+    assert!(switched, "the new serial was picked up");
+    std::fs::write(
+        &path,
+        "$TTL 60\n@ IN SOA ns hm 3 2 3 4 5\nwww IN A broken\n",
+    )
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        ask().await.answers(),
+        ["www.example.org. 60 IN A 192.0.2.2"],
+        "a broken file keeps the old zone"
+    );
+}

@@ -1,0 +1,505 @@
+//! A loaded zone and the authoritative lookup over it: exact matches, CNAME
+//! chains inside the zone, wildcards (RFC 4592), delegations, DS from the
+//! parent side, NXDOMAIN/NODATA with the SOA, and additional-section data.
+
+use crate::dns::{Name, RData, Record, RecordType};
+use hickory_proto::rr::LowerName;
+use hickory_proto::serialize::txt::Parser;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+/// Why a zone file was rejected, with the line to blame when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneError {
+    /// 1-based line in the zone file (0: no particular line).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The RRsets at one owner name.
+#[derive(Debug, Default)]
+struct Node {
+    sets: Vec<(RecordType, Vec<Record>)>,
+    /// RRSIGs at this name, by the type they cover.
+    sigs: Vec<Record>,
+}
+
+impl Node {
+    fn get(&self, t: RecordType) -> Option<&[Record]> {
+        self.sets
+            .iter()
+            .find(|(k, _)| *k == t)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    fn sigs_for(&self, t: RecordType) -> impl Iterator<Item = &Record> {
+        self.sigs.iter().filter(move |r| match &r.data {
+            RData::DNSSEC(hickory_proto::dnssec::rdata::DNSSECRData::RRSIG(sig)) => {
+                sig.input().type_covered == t
+            }
+            _ => false,
+        })
+    }
+}
+
+/// One zone, ready to answer.
+#[derive(Debug)]
+pub struct Zone {
+    origin: LowerName,
+    /// The SOA serial.
+    pub serial: u32,
+    soa: Record,
+    nodes: HashMap<LowerName, Node>,
+    /// Names that exist only because something exists below them.
+    empty_non_terminals: HashSet<LowerName>,
+}
+
+/// The parts of an authoritative reply.
+#[derive(Debug, Default, PartialEq)]
+pub struct Lookup {
+    /// NXDOMAIN rather than NOERROR.
+    pub nxdomain: bool,
+    /// Authoritative answer (false for referrals).
+    pub authoritative: bool,
+    /// Answer section.
+    pub answers: Vec<Record>,
+    /// Authority section.
+    pub authority: Vec<Record>,
+    /// Additional section.
+    pub additional: Vec<Record>,
+}
+
+/// Longest CNAME chain followed inside a zone.
+const MAX_CHAIN: usize = 8;
+
+impl Zone {
+    /// Parses `text` (the contents of `path`) as the zone `origin`.
+    pub fn parse(text: &str, path: &Path, origin: &Name) -> Result<Zone, ZoneError> {
+        let parsed = Parser::new(text, Some(path.to_path_buf()), Some(origin.clone())).parse();
+        let (_, sets) = match parsed {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(ZoneError {
+                    line: locate_parse_error(text, origin),
+                    message: e.to_string(),
+                });
+            }
+        };
+        let origin_l = LowerName::new(origin);
+        let mut nodes: HashMap<LowerName, Node> = HashMap::new();
+        let mut soa = None;
+        for (key, set) in sets {
+            let owner = key.name.clone();
+            if !origin_l.zone_of(&owner) {
+                return Err(ZoneError {
+                    line: locate_owner(text, origin, &owner),
+                    message: format!(
+                        "out-of-zone data: {} is not in {}",
+                        Name::from(owner),
+                        origin
+                    ),
+                });
+            }
+            let records: Vec<Record> = set.records_without_rrsigs().cloned().collect();
+            let rtype = key.record_type;
+            if rtype == RecordType::SOA {
+                if owner != origin_l {
+                    return Err(ZoneError {
+                        line: locate_owner(text, origin, &owner),
+                        message: "SOA record not at the zone apex".into(),
+                    });
+                }
+                soa = records.first().cloned();
+            }
+            let node = nodes.entry(owner).or_default();
+            if rtype == RecordType::RRSIG {
+                node.sigs.extend(records);
+            } else {
+                node.sets.push((rtype, records));
+            }
+        }
+        let Some(soa) = soa else {
+            return Err(ZoneError {
+                line: 0,
+                message: format!("no SOA record for {origin}"),
+            });
+        };
+        for (name, node) in &nodes {
+            let has_cname = node.get(RecordType::CNAME).is_some();
+            let others = node.sets.iter().any(|(t, _)| {
+                !matches!(*t, RecordType::CNAME | RecordType::NSEC | RecordType::NSEC3)
+            });
+            if has_cname && others {
+                return Err(ZoneError {
+                    line: locate_owner(text, origin, name),
+                    message: format!("CNAME and other data at {}", Name::from(name.clone())),
+                });
+            }
+        }
+        let mut ents = HashSet::new();
+        for name in nodes.keys() {
+            let mut n = name.base_name();
+            while origin_l.zone_of(&n) && n != origin_l {
+                if !nodes.contains_key(&n) {
+                    ents.insert(n.clone());
+                }
+                n = n.base_name();
+            }
+        }
+        let serial = match &soa.data {
+            RData::SOA(s) => s.serial,
+            _ => 0,
+        };
+        Ok(Zone {
+            origin: origin_l,
+            serial,
+            soa,
+            nodes,
+            empty_non_terminals: ents,
+        })
+    }
+
+    /// The SOA for a negative answer: TTL is min(SOA TTL, MINIMUM).
+    fn negative_soa(&self) -> Record {
+        let mut soa = self.soa.clone();
+        if let RData::SOA(s) = &soa.data {
+            soa.ttl = soa.ttl.min(s.minimum);
+        }
+        soa
+    }
+
+    fn exists(&self, name: &LowerName) -> bool {
+        self.nodes.contains_key(name) || self.empty_non_terminals.contains(name)
+    }
+
+    /// Answers `qname`/`qtype` from this zone. `dnssec`: add RRSIGs.
+    /// `one_any`: answer ANY with a single RRset (RFC 8482, over UDP).
+    pub fn lookup(&self, qname: &Name, qtype: RecordType, dnssec: bool, one_any: bool) -> Lookup {
+        let mut out = Lookup {
+            authoritative: true,
+            ..Lookup::default()
+        };
+        let mut name = qname.clone();
+        let mut seen = Vec::new();
+        for _ in 0..MAX_CHAIN {
+            let lname = LowerName::new(&name);
+            if seen.contains(&lname) {
+                break; // a CNAME loop: stop with what we have
+            }
+            seen.push(lname.clone());
+            if !self.origin.zone_of(&lname) {
+                return out; // the chain left the zone: the client follows it
+            }
+            match self.step(&name, &lname, qtype, dnssec, one_any, &mut out) {
+                Step::Done => break,
+                Step::Follow(target) => name = target,
+            }
+        }
+        if out.authoritative && !out.answers.is_empty() && out.authority.is_empty() {
+            // A positive answer carries the apex NS, as CoreDNS does.
+            if let Some(node) = self.nodes.get(&self.origin)
+                && let Some(ns) = node.get(RecordType::NS)
+            {
+                out.authority.extend(ns.iter().cloned());
+                if dnssec {
+                    out.authority.extend(node.sigs_for(RecordType::NS).cloned());
+                }
+            }
+        }
+        self.add_additional(&mut out);
+        out
+    }
+
+    fn step(
+        &self,
+        name: &Name,
+        lname: &LowerName,
+        qtype: RecordType,
+        dnssec: bool,
+        one_any: bool,
+        out: &mut Lookup,
+    ) -> Step {
+        // A zone cut between the apex and the name: a referral (DS at the cut
+        // itself is parent-side data, answered below).
+        if let Some(cut) = self.cut_above(lname, qtype) {
+            if out.answers.is_empty() {
+                out.authoritative = false;
+            }
+            let node = &self.nodes[&cut];
+            out.authority
+                .extend(node.get(RecordType::NS).unwrap_or_default().iter().cloned());
+            if dnssec {
+                out.authority
+                    .extend(node.get(RecordType::DS).unwrap_or_default().iter().cloned());
+                out.authority.extend(node.sigs_for(RecordType::DS).cloned());
+            }
+            return Step::Done;
+        }
+        let (node, wildcard) = match self.nodes.get(lname) {
+            Some(node) => (node, false),
+            None => match self.wildcard_for(lname) {
+                Some(node) => (node, true),
+                None => {
+                    self.deny(!self.exists(lname), out);
+                    return Step::Done;
+                }
+            },
+        };
+        let own = |r: &Record| {
+            let mut r = r.clone();
+            if wildcard || r.name.to_lowercase() == name.to_lowercase() {
+                r.name = name.clone();
+            }
+            r
+        };
+        if qtype == RecordType::ANY {
+            let sets = node
+                .sets
+                .iter()
+                .filter(|(t, _)| !matches!(*t, RecordType::RRSIG));
+            for (t, records) in sets.take(if one_any { 1 } else { usize::MAX }) {
+                out.answers.extend(records.iter().map(own));
+                if dnssec {
+                    out.answers.extend(node.sigs_for(*t).map(own));
+                }
+            }
+            if out.answers.is_empty() {
+                self.deny(false, out);
+            }
+            return Step::Done;
+        }
+        if let Some(records) = node.get(qtype) {
+            out.answers.extend(records.iter().map(own));
+            if dnssec {
+                out.answers.extend(node.sigs_for(qtype).map(own));
+            }
+            return Step::Done;
+        }
+        if let Some(cname) = node.get(RecordType::CNAME) {
+            out.answers.extend(cname.iter().map(own));
+            if dnssec {
+                out.answers
+                    .extend(node.sigs_for(RecordType::CNAME).map(own));
+            }
+            if let Some(RData::CNAME(target)) = cname.first().map(|r| &r.data) {
+                return Step::Follow(target.0.clone());
+            }
+            return Step::Done;
+        }
+        self.deny(false, out);
+        Step::Done
+    }
+
+    /// NXDOMAIN or NODATA: SOA in authority. After a CNAME the rcode still
+    /// describes the last name (RFC 6604).
+    fn deny(&self, nxdomain: bool, out: &mut Lookup) {
+        out.nxdomain = nxdomain;
+        out.authority.push(self.negative_soa());
+    }
+
+    /// The highest delegation point strictly between the apex and `name`
+    /// (or at `name`, unless the question is the parent-side DS).
+    fn cut_above(&self, name: &LowerName, qtype: RecordType) -> Option<LowerName> {
+        let mut chain = Vec::new();
+        let mut n = name.clone();
+        while n != self.origin && self.origin.zone_of(&n) {
+            chain.push(n.clone());
+            n = n.base_name();
+        }
+        for c in chain.into_iter().rev() {
+            if c == *name && qtype == RecordType::DS {
+                return None;
+            }
+            if self
+                .nodes
+                .get(&c)
+                .is_some_and(|node| node.get(RecordType::NS).is_some())
+            {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    /// The wildcard node that synthesises `name`, if any: `*.` + the closest
+    /// encloser, and only when `name` itself does not exist (RFC 4592).
+    fn wildcard_for(&self, name: &LowerName) -> Option<&Node> {
+        if self.exists(name) {
+            return None;
+        }
+        let mut encloser = name.base_name();
+        while !self.exists(&encloser) && encloser != self.origin {
+            encloser = encloser.base_name();
+        }
+        let wildcard = LowerName::new(&Name::from(encloser).prepend_label("*").ok()?);
+        self.nodes.get(&wildcard)
+    }
+
+    /// A/AAAA in the zone for the targets of MX, SRV and NS records in the
+    /// answer and authority sections (glue for referrals).
+    fn add_additional(&self, out: &mut Lookup) {
+        let mut targets: Vec<Name> = Vec::new();
+        for r in out.answers.iter().chain(&out.authority) {
+            let t = match &r.data {
+                RData::MX(mx) => mx.exchange.clone(),
+                RData::SRV(srv) => srv.target.clone(),
+                RData::NS(ns) => ns.0.clone(),
+                _ => continue,
+            };
+            if !targets.iter().any(|x| x.eq_ignore_root_case(&t)) {
+                targets.push(t);
+            }
+        }
+        for t in targets {
+            let lt = LowerName::new(&t);
+            if !self.origin.zone_of(&lt) {
+                continue;
+            }
+            if let Some(node) = self.nodes.get(&lt) {
+                for rt in [RecordType::A, RecordType::AAAA] {
+                    out.additional
+                        .extend(node.get(rt).unwrap_or_default().iter().cloned());
+                }
+            }
+        }
+    }
+
+    /// Every record, for tests and zone transfers.
+    pub fn records(&self) -> impl Iterator<Item = &Record> {
+        self.nodes.values().flat_map(|n| {
+            n.sets
+                .iter()
+                .flat_map(|(_, v)| v.iter())
+                .chain(n.sigs.iter())
+        })
+    }
+}
+
+enum Step {
+    Done,
+    Follow(Name),
+}
+
+/// Logical entries of a zone file (a record may span lines in parentheses)
+/// with their first line number.
+fn entries(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let (mut depth, mut quoted, mut comment) = (0usize, false, false);
+    let mut cur = String::new();
+    let mut start = 1;
+    let mut line = 1;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' => {
+                comment = false;
+                line += 1;
+                if depth == 0 && !quoted {
+                    if !cur.trim().is_empty() {
+                        out.push((start, std::mem::take(&mut cur)));
+                    }
+                    cur.clear();
+                    start = line;
+                    continue;
+                }
+                cur.push(' ');
+                continue;
+            }
+            _ if comment => continue,
+            '\\' if quoted => {
+                cur.push(c);
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+                continue;
+            }
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                comment = true;
+                continue;
+            }
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        cur.push(c);
+    }
+    if !cur.trim().is_empty() {
+        out.push((start, cur));
+    }
+    out
+}
+
+/// Re-parses the file entry by entry to find the first one hickory rejects.
+fn locate_parse_error(text: &str, origin: &Name) -> usize {
+    let mut context = format!("$ORIGIN {origin}\n");
+    let mut owner = origin.to_string();
+    for (line, entry) in entries(text) {
+        let trimmed = entry.trim_start();
+        let upper = trimmed.to_ascii_uppercase();
+        if upper.starts_with("$ORIGIN") || upper.starts_with("$TTL") {
+            context.push_str(trimmed);
+            context.push('\n');
+            if Parser::new(context.clone(), None, Some(origin.clone()))
+                .parse()
+                .is_err()
+            {
+                return line;
+            }
+            continue;
+        }
+        if upper.starts_with("$INCLUDE") {
+            continue;
+        }
+        let record = if entry.starts_with([' ', '\t']) {
+            format!("{owner}{entry}")
+        } else {
+            owner = trimmed.split_whitespace().next().unwrap_or("@").to_string();
+            entry.clone()
+        };
+        // A TTL is needed to parse a lone record; supply one if the file relies on $TTL.
+        let probe = format!("$TTL 3600\n{context}{record}\n");
+        if Parser::new(probe, None, Some(origin.clone()))
+            .parse()
+            .is_err()
+        {
+            return line;
+        }
+    }
+    0
+}
+
+/// The first line whose entry has owner `name`.
+fn locate_owner(text: &str, origin: &Name, name: &LowerName) -> usize {
+    let mut current = Name::from(LowerName::new(origin));
+    let mut origin = origin.clone();
+    for (line, entry) in entries(text) {
+        let trimmed = entry.trim_start();
+        let first = trimmed.split_whitespace().next().unwrap_or("");
+        if first.eq_ignore_ascii_case("$ORIGIN") {
+            if let Some(o) = trimmed
+                .split_whitespace()
+                .nth(1)
+                .and_then(|o| Name::parse(o, Some(&origin)).ok())
+            {
+                origin = o;
+            }
+            continue;
+        }
+        if first.starts_with('$') {
+            continue;
+        }
+        if !entry.starts_with([' ', '\t']) {
+            current = if first == "@" {
+                origin.clone()
+            } else {
+                Name::parse(first, Some(&origin)).unwrap_or_else(|_| origin.clone())
+            };
+        }
+        if LowerName::new(&current) == *name {
+            return line;
+        }
+    }
+    0
+}

@@ -1,0 +1,203 @@
+//! corec's `file` against Knot DNS serving the same zone file: the same
+//! query set goes to both over UDP and TCP, and rcode, AA and TC flags,
+//! answers, and (for negative answers and referrals) the authority and
+//! additional sections must match, compared order- and case-insensitively
+//! with TTLs.
+//!
+//! Deliberate differences, from CoreDNS's *file* semantics:
+//! - positive answers carry the apex NS in authority (and its glue in
+//!   additional); Knot sends minimal responses, so those two sections are
+//!   compared only for negative answers and referrals.
+
+use corec_tests::*;
+use hickory_proto::op::Message;
+use hickory_proto::rr::{Record, RecordType};
+use std::net::SocketAddr;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+struct Knot {
+    child: Child,
+    addr: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    s.local_addr().unwrap().port()
+}
+
+async fn start_knot(zone: &std::path::Path) -> Knot {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let conf = dir.path().join("knot.conf");
+    let run = dir.path().display();
+    std::fs::write(
+        &conf,
+        format!(
+            "server:\n    rundir: \"{run}\"\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
+             database:\n    storage: \"{run}/db\"\ncontrol:\n    listen: \"{run}/knot.sock\"\n\
+             log:\n  - target: \"{run}/knot.log\"\n    any: warning\n\
+             template:\n  - id: default\n    storage: \"{run}\"\n    journal-content: none\n    zonefile-sync: -1\n    zonefile-load: whole\n    semantic-checks: off\n\
+             zone:\n  - domain: example.org.\n    file: \"{}\"\n",
+            zone.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("knotd")
+        .args(["-c", conf.to_str().unwrap()])
+        .spawn()
+        .expect("knotd is installed (apt-get install knot)");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let probe = query("example.org.", RecordType::SOA).to_vec().unwrap();
+    while Instant::now() < deadline {
+        if udp_raw(addr, &probe, None).await.is_some() {
+            return Knot {
+                child,
+                addr,
+                _dir: dir,
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!(
+        "knotd did not answer on {addr}; see {}/knot.log",
+        dir.path().display()
+    );
+}
+
+fn set(records: &[Record]) -> Vec<String> {
+    let mut v: Vec<String> = records
+        .iter()
+        .map(|r| r.to_string().to_ascii_lowercase())
+        .collect();
+    v.sort();
+    v
+}
+
+fn compare(what: &str, ours: &Message, knot: &Message) {
+    let flags = |m: &Message| {
+        (
+            m.metadata.response_code,
+            m.metadata.authoritative,
+            m.metadata.truncation,
+        )
+    };
+    assert_eq!(flags(ours), flags(knot), "{what}: rcode/AA/TC");
+    assert_eq!(set(&ours.answers), set(&knot.answers), "{what}: answers");
+    let positive = !ours.answers.is_empty() && ours.metadata.authoritative;
+    if !positive {
+        assert_eq!(
+            set(&ours.authorities),
+            set(&knot.authorities),
+            "{what}: authority"
+        );
+        assert_eq!(
+            set(&ours.additionals),
+            set(&knot.additionals),
+            "{what}: additional"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn file_answers_like_knot() {
+    let zone = std::path::absolute("fixtures/differential/example.org.zone").unwrap();
+    let knot = start_knot(&zone).await;
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    std::fs::write(
+        &corefile,
+        format!("example.org:0 {{\n    file {}\n}}\n", zone.display()),
+    )
+    .unwrap();
+    let corec = start_interpreted_file(&corefile);
+
+    use RecordType::*;
+    let cases: &[(&str, RecordType)] = &[
+        ("www.example.org.", A),
+        ("WWW.Example.ORG.", AAAA),
+        ("www.example.org.", MX),
+        ("nope.example.org.", A),
+        ("example.org.", SOA),
+        ("example.org.", NS),
+        ("example.org.", MX),
+        ("alias.example.org.", A),
+        ("chain.example.org.", A),
+        ("chain.example.org.", CNAME),
+        ("outside.example.org.", A),
+        ("dangling.example.org.", A),
+        ("a.wild.example.org.", A),
+        ("a.b.wild.example.org.", TXT),
+        ("exists.wild.example.org.", A),
+        ("exists.wild.example.org.", TXT),
+        ("x.exists.wild.example.org.", A),
+        ("a.wild.example.org.", MX),
+        ("q.cwild.example.org.", A),
+        ("b.ent.example.org.", A),
+        ("ent.example.org.", A),
+        ("a.b.ent.example.org.", A),
+        ("www.sub.example.org.", A),
+        ("sub.example.org.", NS),
+        ("sub.example.org.", DS),
+        ("ns.sub.example.org.", A),
+        ("_sip._tcp.example.org.", SRV),
+        ("txt.example.org.", TXT),
+        ("c.example.org.", A),
+        ("deep.a.b.c.example.org.", A),
+        ("a.b.c.example.org.", A),
+    ];
+    for &(name, qtype) in cases {
+        for edns in [None, Some(1232)] {
+            let mut q = query(name, qtype);
+            q.metadata.recursion_desired = false;
+            let q = match edns {
+                Some(size) => with_edns(q, size),
+                None => q,
+            };
+            let what = format!("{name} {qtype} edns={edns:?}");
+            compare(
+                &format!("{what} udp"),
+                &udp(corec.udp, &q).await,
+                &udp(knot.addr, &q).await,
+            );
+        }
+        let q = query(name, qtype);
+        compare(
+            &format!("{name} {qtype} tcp"),
+            &tcp(corec.tcp, &q).await,
+            &tcp(knot.addr, &q).await,
+        );
+    }
+    // The comparison is meaningful: Knot does serve the zone.
+    let m = udp(knot.addr, &query("chain.example.org.", A)).await;
+    assert_eq!(m.answers.len(), 3, "Knot follows the CNAME chain");
+    let m = udp(knot.addr, &query("nope.example.org.", A)).await;
+    assert_eq!(
+        m.metadata.response_code,
+        hickory_proto::op::ResponseCode::NXDomain
+    );
+    let m = udp(knot.addr, &query("www.sub.example.org.", A)).await;
+    assert!(
+        !m.metadata.authoritative && m.authorities.len() == 1 && m.additionals.len() == 1,
+        "a referral with glue"
+    );
+
+    // Truncation: the TXT RRset does not fit 512 bytes.
+    let q = query("big.example.org.", TXT);
+    let (ours, theirs) = (udp(corec.udp, &q).await, udp(knot.addr, &q).await);
+    assert!(ours.metadata.truncation && theirs.metadata.truncation);
+    compare(
+        "big TXT tcp",
+        &tcp(corec.tcp, &q).await,
+        &tcp(knot.addr, &q).await,
+    );
+}
