@@ -201,3 +201,86 @@ async fn reload_adds_and_removes_listeners() {
     let m = udp(s.udp, &query("a.example.org.", RecordType::A)).await;
     assert_eq!(m.additionals.len(), 2);
 }
+
+/// A zone file rewritten 20 times while a client queries continuously: no
+/// query is lost and the answers follow the serial.
+#[tokio::test(flavor = "multi_thread")]
+async fn zone_file_changes_under_load_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let zone = dir.path().join("db.example.org");
+    let write_zone = |serial: u32| {
+        let text = format!(
+            "$TTL 60\n@ IN SOA ns hm {serial} 2 3 4 5\n@ IN NS ns\nns IN A 192.0.2.1\nv IN TXT \"{serial}\"\n"
+        );
+        // Write then rename, as zone editors and deploy tools do.
+        let tmp = zone.with_extension("tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &zone).unwrap();
+    };
+    write_zone(1);
+    let corefile = dir.path().join("Corefile");
+    std::fs::write(
+        &corefile,
+        format!(
+            "example.org:0 {{\n    file {} {{\n        reload 20ms\n    }}\n}}\n",
+            zone.display()
+        ),
+    )
+    .unwrap();
+    let s = start_interpreted_file(&corefile);
+    let addr = s.udp;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (sent, lost, last_seen) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let client = {
+        let (stop, sent, lost, last_seen) =
+            (stop.clone(), sent.clone(), lost.clone(), last_seen.clone());
+        tokio::spawn(async move {
+            let q = query("v.example.org.", RecordType::TXT).to_vec().unwrap();
+            let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            while !stop.load(Ordering::Relaxed) && sent.load(Ordering::Relaxed) < 50_000 {
+                sent.fetch_add(1, Ordering::Relaxed);
+                match udp_raw(addr, &q, Some(&sock)).await {
+                    Some(r) => {
+                        let m = hickory_proto::op::Message::from_vec(&r).unwrap();
+                        if let Some(t) = m.answers.first() {
+                            let serial: usize =
+                                t.data.to_string().trim_matches('"').parse().unwrap();
+                            last_seen.store(serial, Ordering::Relaxed);
+                        }
+                    }
+                    None => {
+                        lost.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        })
+    };
+    for serial in 2..=21 {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        write_zone(serial);
+    }
+    // Wait (bounded) for the last serial to be served.
+    for _ in 0..100 {
+        if last_seen.load(Ordering::Relaxed) == 21 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    client.await.unwrap();
+    let sent = sent.load(Ordering::Relaxed);
+    assert_eq!(
+        lost.load(Ordering::Relaxed),
+        0,
+        "lost queries out of {sent}"
+    );
+    assert_eq!(
+        last_seen.load(Ordering::Relaxed),
+        21,
+        "the last serial is served"
+    );
+}
