@@ -2,12 +2,17 @@
 //! Corefile syntax (always compiled, so `corefile!` can validate it),
 //! `handler.rs` the query path, `README.md` the user documentation.
 
+pub mod any;
 pub mod bind;
+pub mod bufsize;
 pub mod chaos;
 pub mod debug;
 pub mod errors;
 pub mod file;
+pub mod header;
 pub mod hosts;
 pub mod log;
+pub mod minimal;
+pub mod nsid;
 pub mod root;
 pub mod whoami;

@@ -6,5 +6,7 @@ mod handler;
 pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::Chaos;
+#[cfg(feature = "serve")]
+pub(crate) use handler::hostname;
 #[cfg(all(test, feature = "serve"))]
 mod tests;

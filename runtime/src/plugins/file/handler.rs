@@ -172,17 +172,15 @@ impl Setup for File {
                         tracing::warn!(target: "plugin/file", "{e}; will retry every {reload:?}")
                     }
                 }
-                if !reload.is_zero() {
-                    if tokio::runtime::Handle::try_current().is_ok() {
-                        tokio::spawn(reload_loop(
-                            file.clone(),
-                            origin.clone(),
-                            zone.clone(),
-                            reload,
-                            reload_by_mtime,
-                            env.shutdown(),
-                        ));
-                    }
+                if !reload.is_zero() && tokio::runtime::Handle::try_current().is_ok() {
+                    tokio::spawn(reload_loop(
+                        file.clone(),
+                        origin.clone(),
+                        zone.clone(),
+                        reload,
+                        reload_by_mtime,
+                        env.shutdown(),
+                    ));
                 }
                 slots.push(Slot {
                     origin: origin_text.to_ascii_lowercase(),

@@ -224,7 +224,6 @@ fn syntax_errors() {
     let e = parse_err(
         &corefile("")
             .replace("example.org.zone", "missing.zone")
-            .replace("file ", "file ")
             .replace("\n}", " {\n reload 0\n }\n}"),
     );
     assert!(e.contains("missing.zone"), "{e}");
