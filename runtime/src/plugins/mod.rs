@@ -11,6 +11,8 @@ pub mod errors;
 pub mod file;
 pub mod header;
 pub mod hosts;
+pub mod loadbalance;
+pub mod local;
 pub mod log;
 pub mod minimal;
 pub mod nsid;

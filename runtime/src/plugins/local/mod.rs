@@ -1,0 +1,10 @@
+//! *local*: answers `localhost.` names and the loopback reverse zones itself.
+#![doc = include_str!("README.md")]
+
+#[cfg(feature = "serve")]
+mod handler;
+pub mod setup;
+#[cfg(feature = "serve")]
+pub use handler::Local;
+#[cfg(all(test, feature = "serve"))]
+mod tests;
