@@ -42,8 +42,8 @@ fuzz_target!(|data: &[u8]| {
     let reply = match respond::prepare(data, client, local, Proto::Udp, &name) {
         Prepared::Drop => return,
         Prepared::Reply(bytes) => bytes,
-        Prepared::Query(req) => match RUNTIME.block_on(respond::handle(&SITE, at, *req)) {
-            Some(bytes) => bytes,
+        Prepared::Query(req) => match RUNTIME.block_on(respond::handle(&SITE, at, *req)).first() {
+            Some(bytes) => bytes.to_vec(),
             None => return,
         },
     };

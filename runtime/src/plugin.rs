@@ -130,6 +130,13 @@ pub enum Answer {
     Rcode(ResponseCode),
     /// Deliberately no reply at all.
     Drop,
+    /// A zone transfer: several messages, sent in order on one TCP connection.
+    Transfer {
+        /// The plugin that produced it.
+        plugin: &'static str,
+        /// The messages (each a complete response to the query).
+        messages: Vec<Message>,
+    },
 }
 
 /// A reply message and the plugin that wrote it (the `plugin` metric label).
@@ -153,6 +160,7 @@ impl Answer {
             Answer::Reply(r) => Some(r.message.metadata.response_code),
             Answer::Rcode(rc) => Some(*rc),
             Answer::Drop => None,
+            Answer::Transfer { messages, .. } => messages.first().map(|m| m.metadata.response_code),
         }
     }
 }

@@ -27,7 +27,21 @@ pub struct BlockConfig {
     pub allow_non_in: bool,
     /// Addresses to listen on (`bind`); empty = every address.
     pub listen_hosts: Vec<IpAddr>,
+    /// Zones the block serves whole (file, ...), for zone transfers. Shared,
+    /// because *transfer* is built before the plugins that fill it.
+    pub zone_sources: ZoneSources,
 }
+
+/// A zone a plugin can hand out whole (for AXFR).
+pub trait ZoneSource: Send + Sync + std::fmt::Debug {
+    /// The zone's origin, lowercase and fully qualified.
+    fn origin(&self) -> &str;
+    /// The SOA and every other record of the zone now, if it is loaded.
+    fn snapshot(&self) -> Option<(crate::dns::Record, Vec<crate::dns::Record>)>;
+}
+
+/// The zone sources of one block.
+pub type ZoneSources = Arc<std::sync::RwLock<Vec<Arc<dyn ZoneSource>>>>;
 
 impl Default for BlockConfig {
     fn default() -> Self {
@@ -36,6 +50,7 @@ impl Default for BlockConfig {
             debug: false,
             allow_non_in: false,
             listen_hosts: Vec::new(),
+            zone_sources: ZoneSources::default(),
         }
     }
 }

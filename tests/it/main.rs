@@ -5,3 +5,4 @@ mod differential;
 mod malformed;
 mod reload;
 mod tcp;
+mod transfer;

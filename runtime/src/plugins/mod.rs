@@ -17,4 +17,5 @@ pub mod log;
 pub mod minimal;
 pub mod nsid;
 pub mod root;
+pub mod transfer;
 pub mod whoami;

@@ -85,12 +85,30 @@ fn header_reply(id: u16, query_flags: u16, rcode: ResponseCode) -> Vec<u8> {
     out
 }
 
-/// Runs a query through the site and encodes the reply; `None` = send nothing.
-pub async fn handle<C: CompiledBlocks>(
-    site: &Site<C>,
-    at: ListenAddr,
-    mut req: Request,
-) -> Option<Vec<u8>> {
+/// What to send back for one query.
+#[derive(Debug)]
+pub enum Wire {
+    /// Nothing.
+    Nothing,
+    /// One message (the usual case).
+    One(Vec<u8>),
+    /// Several messages, in order (a zone transfer, TCP only).
+    Many(Vec<Vec<u8>>),
+}
+
+impl Wire {
+    /// The first (or only) message.
+    pub fn first(&self) -> Option<&[u8]> {
+        match self {
+            Wire::Nothing => None,
+            Wire::One(b) => Some(b),
+            Wire::Many(v) => v.first().map(Vec::as_slice),
+        }
+    }
+}
+
+/// Runs a query through the site and encodes the reply.
+pub async fn handle<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, mut req: Request) -> Wire {
     let outcome = run(site, at, &mut req).await;
     let answer = match outcome {
         Ok(a) => a,
@@ -134,16 +152,28 @@ pub async fn run<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, req: &mut Re
 }
 
 /// The wire reply for an answer: OPT mirrored, truncated to the client's size.
-pub fn finish(req: &Request, answer: Answer) -> Option<Vec<u8>> {
-    let mut m = match answer {
+pub fn finish(req: &Request, answer: Answer) -> Wire {
+    let m = match answer {
         Answer::Reply(r) => r.message,
         Answer::Rcode(rc) => {
             let mut m = req.reply();
             m.metadata.response_code = rc;
             m
         }
-        Answer::Drop => return None,
+        Answer::Drop => return Wire::Nothing,
+        Answer::Transfer { messages, .. } => {
+            return Wire::Many(
+                messages
+                    .into_iter()
+                    .filter_map(|m| encode_one(req, m))
+                    .collect(),
+            );
+        }
     };
+    encode_one(req, m).map_or(Wire::Nothing, Wire::One)
+}
+
+fn encode_one(req: &Request, mut m: Message) -> Option<Vec<u8>> {
     m.metadata.id = req.id();
     m.metadata.message_type = MessageType::Response;
     m.metadata.op_code = req.message.metadata.op_code;
@@ -240,8 +270,8 @@ mod tests {
         let at = *site.listeners.keys().next().unwrap();
         for _ in 0..2 {
             let req = Case::new("example.org.", crate::dns::RecordType::A).request();
-            let bytes = handle(&site, at, req).await.expect("a reply");
-            let m = Message::from_vec(&bytes).unwrap();
+            let wire = handle(&site, at, req).await;
+            let m = Message::from_vec(wire.first().expect("a reply")).unwrap();
             assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
         }
     }

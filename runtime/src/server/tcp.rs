@@ -2,7 +2,7 @@
 //! may leave out of order, RFC 7766), idle and read timeouts, and a cap on
 //! connections.
 
-use super::respond::{self, Prepared};
+use super::respond::{self, Prepared, Wire};
 use crate::plugin::Proto;
 use crate::site::{CompiledBlocks, ListenAddr, Site};
 use arc_swap::ArcSwap;
@@ -105,9 +105,18 @@ async fn connection<C: CompiledBlocks>(
                 }
             }
             Some(reply) = in_flight.next(), if !in_flight.is_empty() => {
-                if let Some(bytes) = reply
-                    && !write_frame(&mut wr, &bytes, limits).await
-                {
+                let ok = match reply {
+                    Wire::Nothing => true,
+                    Wire::One(bytes) => write_frame(&mut wr, &bytes, limits).await,
+                    Wire::Many(all) => {
+                        let mut ok = true;
+                        for bytes in all {
+                            ok = ok && write_frame(&mut wr, &bytes, limits).await;
+                        }
+                        ok
+                    }
+                };
+                if !ok {
                     return;
                 }
                 if reading.is_none() && in_flight.is_empty() { return; }

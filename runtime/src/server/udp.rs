@@ -129,8 +129,10 @@ pub(crate) async fn serve<C: CompiledBlocks>(
                         let peer = meta.addr;
                         let s = sock.clone();
                         let fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
-                            if let Some(bytes) = respond::handle(&site, at, *req).await {
-                                s.send(peer, from_ip, &bytes).await;
+                            // A transfer (several messages) is TCP-only; over UDP
+                            // only a first message could ever be sent.
+                            if let Some(bytes) = respond::handle(&site, at, *req).await.first() {
+                                s.send(peer, from_ip, bytes).await;
                             }
                         });
                         run_or_spawn(fut, &waiting);

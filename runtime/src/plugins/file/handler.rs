@@ -73,6 +73,30 @@ impl Plugin for File {
     }
 }
 
+/// One of this plugin's zones, offered for zone transfers.
+#[derive(Debug)]
+struct Source {
+    origin: String,
+    zone: Arc<ArcSwapOption<Zone>>,
+}
+
+impl crate::site::ZoneSource for Source {
+    fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    fn snapshot(&self) -> Option<(crate::dns::Record, Vec<crate::dns::Record>)> {
+        let zone = self.zone.load_full()?;
+        let soa = zone.soa().clone();
+        let rest = zone
+            .records()
+            .filter(|r| r.record_type() != RecordType::SOA)
+            .cloned()
+            .collect();
+        Some((soa, rest))
+    }
+}
+
 /// A zone file's identity for change detection.
 fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
     let meta = std::fs::metadata(path).ok()?;
@@ -181,6 +205,12 @@ impl Setup for File {
                         reload_by_mtime,
                         env.shutdown(),
                     ));
+                }
+                if let Ok(mut sources) = env.config.zone_sources.write() {
+                    sources.push(Arc::new(Source {
+                        origin: origin_text.to_ascii_lowercase(),
+                        zone: zone.clone(),
+                    }));
                 }
                 slots.push(Slot {
                     origin: origin_text.to_ascii_lowercase(),

@@ -53,6 +53,19 @@ pub struct Zone {
     nodes: HashMap<LowerName, Node>,
     /// Names that exist only because something exists below them.
     empty_non_terminals: HashSet<LowerName>,
+    /// Owners of NSEC records in canonical order (a pre-signed zone).
+    nsec_chain: Vec<LowerName>,
+}
+
+/// Which kind of negative answer, for the DNSSEC proof that goes with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Denial {
+    /// The name does not exist.
+    NxDomain,
+    /// The name exists (as a node, or only as an empty non-terminal) without the type.
+    NoData,
+    /// A wildcard matched, but not for this type.
+    WildcardNoData,
 }
 
 /// The parts of an authoritative reply.
@@ -147,6 +160,12 @@ impl Zone {
                 n = n.base_name();
             }
         }
+        let mut nsec_chain: Vec<LowerName> = nodes
+            .iter()
+            .filter(|(_, n)| n.get(RecordType::NSEC).is_some())
+            .map(|(k, _)| k.clone())
+            .collect();
+        nsec_chain.sort();
         let serial = match &soa.data {
             RData::SOA(s) => s.serial,
             _ => 0,
@@ -157,6 +176,7 @@ impl Zone {
             soa,
             nodes,
             empty_non_terminals: ents,
+            nsec_chain,
         })
     }
 
@@ -230,9 +250,14 @@ impl Zone {
             out.authority
                 .extend(node.get(RecordType::NS).unwrap_or_default().iter().cloned());
             if dnssec {
-                out.authority
-                    .extend(node.get(RecordType::DS).unwrap_or_default().iter().cloned());
-                out.authority.extend(node.sigs_for(RecordType::DS).cloned());
+                match node.get(RecordType::DS) {
+                    Some(ds) => {
+                        out.authority.extend(ds.iter().cloned());
+                        out.authority.extend(node.sigs_for(RecordType::DS).cloned());
+                    }
+                    // An insecure delegation: the NSEC at the cut proves there is no DS.
+                    None => self.add_nsec_at(&cut, out),
+                }
             }
             return Step::Done;
         }
@@ -241,7 +266,12 @@ impl Zone {
             None => match self.wildcard_for(lname) {
                 Some(node) => (node, true),
                 None => {
-                    self.deny(!self.exists(lname), out);
+                    let kind = if self.exists(lname) {
+                        Denial::NoData
+                    } else {
+                        Denial::NxDomain
+                    };
+                    self.deny(lname, kind, dnssec, out);
                     return Step::Done;
                 }
             },
@@ -265,7 +295,16 @@ impl Zone {
                 }
             }
             if out.answers.is_empty() {
-                self.deny(false, out);
+                self.deny(
+                    lname,
+                    if wildcard {
+                        Denial::WildcardNoData
+                    } else {
+                        Denial::NoData
+                    },
+                    dnssec,
+                    out,
+                );
             }
             return Step::Done;
         }
@@ -273,6 +312,10 @@ impl Zone {
             out.answers.extend(records.iter().map(own));
             if dnssec {
                 out.answers.extend(node.sigs_for(qtype).map(own));
+                if wildcard {
+                    // No closer match exists (RFC 4035 3.1.3.3).
+                    self.add_covering_nsec(lname, out);
+                }
             }
             return Step::Done;
         }
@@ -281,21 +324,110 @@ impl Zone {
             if dnssec {
                 out.answers
                     .extend(node.sigs_for(RecordType::CNAME).map(own));
+                if wildcard {
+                    self.add_covering_nsec(lname, out);
+                }
             }
             if let Some(RData::CNAME(target)) = cname.first().map(|r| &r.data) {
                 return Step::Follow(target.0.clone());
             }
             return Step::Done;
         }
-        self.deny(false, out);
+        self.deny(
+            lname,
+            if wildcard {
+                Denial::WildcardNoData
+            } else {
+                Denial::NoData
+            },
+            dnssec,
+            out,
+        );
         Step::Done
     }
 
-    /// NXDOMAIN or NODATA: SOA in authority. After a CNAME the rcode still
+    /// NXDOMAIN or NODATA: SOA in authority, and with DNSSEC the NSEC
+    /// records that prove it (RFC 4035 3.1.3). After a CNAME the rcode
     /// describes the last name (RFC 6604).
-    fn deny(&self, nxdomain: bool, out: &mut Lookup) {
-        out.nxdomain = nxdomain;
+    fn deny(&self, name: &LowerName, kind: Denial, dnssec: bool, out: &mut Lookup) {
+        out.nxdomain = kind == Denial::NxDomain;
         out.authority.push(self.negative_soa());
+        if !dnssec {
+            return;
+        }
+        if let Some(apex) = self.nodes.get(&self.origin) {
+            out.authority
+                .extend(apex.sigs_for(RecordType::SOA).map(|r| {
+                    let mut r = r.clone();
+                    r.ttl = self.negative_soa().ttl;
+                    r
+                }));
+        }
+        match kind {
+            Denial::NxDomain => {
+                self.add_covering_nsec(name, out);
+                if let Some(wild) = self.wildcard_at_closest_encloser(name) {
+                    self.add_covering_nsec(&wild, out);
+                }
+            }
+            Denial::NoData if self.nodes.contains_key(name) => self.add_nsec_at(name, out),
+            // An empty non-terminal has no NSEC of its own: the one covering it proves it empty.
+            Denial::NoData => self.add_covering_nsec(name, out),
+            Denial::WildcardNoData => {
+                if let Some(wild) = self.wildcard_at_closest_encloser(name) {
+                    self.add_nsec_at(&wild, out);
+                }
+                self.add_covering_nsec(name, out);
+            }
+        }
+    }
+
+    /// `*.` + the closest encloser of a name that does not exist.
+    fn wildcard_at_closest_encloser(&self, name: &LowerName) -> Option<LowerName> {
+        let mut encloser = name.base_name();
+        while !self.exists(&encloser) && encloser != self.origin {
+            encloser = encloser.base_name();
+        }
+        Some(LowerName::new(
+            &Name::from(encloser).prepend_label("*").ok()?,
+        ))
+    }
+
+    /// The NSEC record at `owner` and its signatures, once.
+    fn add_nsec_at(&self, owner: &LowerName, out: &mut Lookup) {
+        let Some(node) = self.nodes.get(owner) else {
+            return;
+        };
+        let Some(nsec) = node.get(RecordType::NSEC) else {
+            return;
+        };
+        if out
+            .authority
+            .iter()
+            .any(|r| r.record_type() == RecordType::NSEC && LowerName::new(&r.name) == *owner)
+        {
+            return;
+        }
+        out.authority.extend(nsec.iter().cloned());
+        out.authority
+            .extend(node.sigs_for(RecordType::NSEC).cloned());
+    }
+
+    /// The NSEC whose owner is the canonical predecessor of `name` (the one
+    /// whose span covers it), wrapping around the end of the chain.
+    fn add_covering_nsec(&self, name: &LowerName, out: &mut Lookup) {
+        if self.nsec_chain.is_empty() {
+            return;
+        }
+        let i = self.nsec_chain.partition_point(|o| o <= name);
+        let owner = if i == 0 {
+            self.nsec_chain.last()
+        } else {
+            self.nsec_chain.get(i - 1)
+        };
+        if let Some(owner) = owner.cloned() {
+            self.add_nsec_at(&owner, out);
+        }
     }
 
     /// The highest delegation point strictly between the apex and `name`
@@ -363,6 +495,11 @@ impl Zone {
                 }
             }
         }
+    }
+
+    /// The SOA record.
+    pub fn soa(&self) -> &Record {
+        &self.soa
     }
 
     /// Every record, for tests and zone transfers.

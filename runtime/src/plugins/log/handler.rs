@@ -49,6 +49,7 @@ impl Rule {
                 Some(&synthetic)
             }
             Ok(Answer::Drop) => None,
+            Ok(Answer::Transfer { messages, .. }) => messages.first(),
         };
         if self.classes.logs(classify(reply)) {
             let line = self.format.render(req, reply, took);

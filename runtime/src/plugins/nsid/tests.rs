@@ -89,7 +89,10 @@ async fn serve_bytes(site: &TestSite, bytes: &[u8]) -> Vec<u8> {
     let answer = respond::run(&site.site, at, &mut req)
         .await
         .unwrap_or_else(|e| Answer::Rcode(e.rcode));
-    respond::finish(&req, answer).expect("a reply")
+    respond::finish(&req, answer)
+        .first()
+        .expect("a reply")
+        .to_vec()
 }
 
 /// The `(code, value)` pairs of the OPT in wire message `bytes`, read by

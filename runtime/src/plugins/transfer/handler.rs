@@ -1,0 +1,134 @@
+use super::setup::{Peer, Stanza, TransferConfig};
+use crate::dns::{Message, RData, Record, RecordType, ResponseCode};
+use crate::plugin::{Answer, Handler, Outcome, Plugin, Proto, Request, Setup};
+use crate::site::{BuildEnv, ZoneSources};
+use corec_compiler::Diagnostic;
+use hickory_proto::serialize::binary::BinEncodable;
+
+/// Payload per message, below the 64 KiB TCP limit with room for the header and question.
+const ENVELOPE: usize = 63_000;
+
+/// The transfer plugin.
+#[derive(Debug)]
+pub struct Transfer {
+    stanzas: Vec<Stanza>,
+    sources: ZoneSources,
+}
+
+fn in_zone(name: &str, zone: &str) -> bool {
+    zone == "."
+        || name == zone
+        || (name.ends_with(zone) && name.as_bytes()[name.len() - zone.len() - 1] == b'.')
+}
+
+fn serial(r: &Record) -> Option<u32> {
+    match &r.data {
+        RData::SOA(s) => Some(s.serial),
+        _ => None,
+    }
+}
+
+impl Transfer {
+    /// The messages of a full transfer: SOA, every record, SOA, in envelopes.
+    fn axfr(req: &Request, soa: Record, records: Vec<Record>) -> Vec<Message> {
+        let mut messages = Vec::new();
+        let mut current = req.reply();
+        current.metadata.authoritative = true;
+        let mut size = 0;
+        for r in std::iter::once(soa.clone())
+            .chain(records)
+            .chain(std::iter::once(soa))
+        {
+            let len = r.to_bytes().map_or(512, |b| b.len());
+            if size + len > ENVELOPE && !current.answers.is_empty() {
+                let mut next = req.reply();
+                next.metadata.authoritative = true;
+                messages.push(std::mem::replace(&mut current, next));
+                size = 0;
+            }
+            size += len;
+            current.answers.push(r);
+        }
+        messages.push(current);
+        messages
+    }
+}
+
+impl Plugin for Transfer {
+    const NAME: &'static str = "transfer";
+
+    async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
+        let qtype = req.qtype();
+        if !matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
+            return next.handle(req).await;
+        }
+        let name = req.name();
+        let Some(stanza) = self
+            .stanzas
+            .iter()
+            .filter_map(|s| {
+                s.zones
+                    .iter()
+                    .filter(|z| in_zone(&name, z))
+                    .map(|z| z.len())
+                    .max()
+                    .map(|l| (l, s))
+            })
+            .max_by_key(|(l, _)| *l)
+            .map(|(_, s)| s)
+        else {
+            return next.handle(req).await;
+        };
+        if req.proto == Proto::Udp {
+            return Ok(Answer::Rcode(ResponseCode::Refused));
+        }
+        let client = req.client.ip();
+        let allowed = stanza.to.iter().any(|p| match p {
+            Peer::Any => true,
+            Peer::Addr(ip, _) => *ip == client,
+        });
+        if !allowed {
+            return Ok(Answer::Rcode(ResponseCode::Refused));
+        }
+        let source = self
+            .sources
+            .read()
+            .ok()
+            .and_then(|s| s.iter().find(|z| z.origin() == name).cloned());
+        let Some(source) = source else {
+            return Ok(Answer::Rcode(ResponseCode::Refused));
+        };
+        let Some((soa, records)) = source.snapshot() else {
+            return Ok(Answer::Rcode(ResponseCode::ServFail));
+        };
+        if qtype == RecordType::IXFR {
+            // The client says which version it has; without that there is nothing to compare.
+            let Some(theirs) = req.message.authorities.iter().find_map(serial) else {
+                return Ok(Answer::Rcode(ResponseCode::ServFail));
+            };
+            let ours = serial(&soa).unwrap_or_default();
+            // Serial arithmetic (RFC 1982): the client is current unless ours is newer.
+            if ours == theirs || theirs.wrapping_sub(ours) < 1 << 31 {
+                let mut m = req.reply();
+                m.metadata.authoritative = true;
+                m.answers.push(soa);
+                return Ok(Answer::reply(Self::NAME, m));
+            }
+        }
+        Ok(Answer::Transfer {
+            plugin: Self::NAME,
+            messages: Self::axfr(req, soa, records),
+        })
+    }
+}
+
+impl Setup for Transfer {
+    type Config = TransferConfig;
+
+    fn build(cfg: TransferConfig, env: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
+        Ok(Transfer {
+            stanzas: cfg.stanzas,
+            sources: env.config.zone_sources.clone(),
+        })
+    }
+}
