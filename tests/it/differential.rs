@@ -56,22 +56,17 @@ async fn start_knot(zone: &std::path::Path) -> Knot {
         .spawn()
         .expect("knotd is installed (apt-get install knot)");
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    // Owned from here on, so the process is stopped even if it never answers.
+    let knot = Knot { child, addr, _dir: dir };
     let deadline = Instant::now() + Duration::from_secs(10);
     let probe = query("example.org.", RecordType::SOA).to_vec().unwrap();
     while Instant::now() < deadline {
         if udp_raw(addr, &probe, None).await.is_some() {
-            return Knot {
-                child,
-                addr,
-                _dir: dir,
-            };
+            return knot;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!(
-        "knotd did not answer on {addr}; see {}/knot.log",
-        dir.path().display()
-    );
+    panic!("knotd did not answer on {addr}; see {}/knot.log", knot._dir.path().display());
 }
 
 /// Names and types covering every lookup rule.
@@ -204,5 +199,58 @@ async fn file_answers_like_knot() {
         "big TXT tcp",
         &tcp(corec.tcp, &q).await,
         &tcp(knot.addr, &q).await,
+    );
+}
+/// A pre-signed zone (NSEC) queried with DO: signatures and denial proofs
+/// must be exactly Knot's.
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_zone_answers_like_knot() {
+    let zone = std::path::absolute("fixtures/differential/example.org.signed").unwrap();
+    let knot = start_knot(&zone).await;
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    std::fs::write(
+        &corefile,
+        format!("example.org:0 {{\n    file {}\n}}\n", zone.display()),
+    )
+    .unwrap();
+    let corec = start_interpreted_file(&corefile);
+    let mut extra: Vec<(&str, RecordType)> = CASES.to_vec();
+    extra.extend([
+        ("example.org.", RecordType::DNSKEY),
+        ("zzz.example.org.", RecordType::A),
+        ("0.example.org.", RecordType::A),
+    ]);
+    for (name, qtype) in extra {
+        let mut q = with_edns(query(name, qtype), 4096);
+        q.edns.as_mut().unwrap().set_dnssec_ok(true);
+        let what = format!("{name} {qtype} DO tcp");
+        let (ours, theirs) = (tcp(corec.tcp, &q).await, tcp(knot.addr, &q).await);
+        compare(&what, &ours, &theirs);
+        if !ours.answers.is_empty() && ours.metadata.authoritative {
+            continue;
+        }
+        assert!(
+            ours.metadata.response_code == hickory_proto::op::ResponseCode::NoError
+                && ours.answers.is_empty()
+                && ours
+                    .authorities
+                    .iter()
+                    .any(|r| r.record_type() == RecordType::NSEC)
+                || ours.metadata.response_code == hickory_proto::op::ResponseCode::NXDomain
+                || !ours.metadata.authoritative,
+            "{what}: a signed negative answer carries NSEC"
+        );
+    }
+    let mut q = with_edns(query("nope.example.org.", RecordType::A), 4096);
+    q.edns.as_mut().unwrap().set_dnssec_ok(true);
+    let m = tcp(knot.addr, &q).await;
+    assert!(
+        m.authorities
+            .iter()
+            .filter(|r| r.record_type() == RecordType::NSEC)
+            .count()
+            >= 1,
+        "Knot proves NXDOMAIN with NSEC"
     );
 }

@@ -107,9 +107,9 @@ fn load(path: &Path, origin: &Name) -> Result<Zone, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Zone::parse(&text, path, origin).map_err(|e| {
         if e.line > 0 {
-            format!("{}:{}: {}", path.display(), e.line, e.message)
+            format!("{}:{}: {}", e.file.display(), e.line, e.message)
         } else {
-            format!("{}: {}", path.display(), e.message)
+            format!("{}: {}", e.file.display(), e.message)
         }
     })
 }

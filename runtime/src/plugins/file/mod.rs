@@ -6,6 +6,8 @@ mod handler;
 pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::File;
+#[cfg(feature = "serve")]
+pub mod master;
 #[cfg(all(test, feature = "serve"))]
 mod tests;
 #[cfg(feature = "serve")]

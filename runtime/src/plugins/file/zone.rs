@@ -4,13 +4,14 @@
 
 use crate::dns::{Name, RData, Record, RecordType};
 use hickory_proto::rr::LowerName;
-use hickory_proto::serialize::txt::Parser;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 /// Why a zone file was rejected, with the line to blame when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneError {
+    /// The file with the problem (an `$INCLUDE`d file when it is there).
+    pub file: std::path::PathBuf,
     /// 1-based line in the zone file (0: no particular line).
     pub line: usize,
     /// What is wrong.
@@ -89,51 +90,55 @@ const MAX_CHAIN: usize = 8;
 impl Zone {
     /// Parses `text` (the contents of `path`) as the zone `origin`.
     pub fn parse(text: &str, path: &Path, origin: &Name) -> Result<Zone, ZoneError> {
-        let parsed = Parser::new(text, Some(path.to_path_buf()), Some(origin.clone())).parse();
-        let (_, sets) = match parsed {
-            Ok(r) => r,
-            Err(e) => {
-                return Err(ZoneError {
-                    line: locate_parse_error(text, origin),
-                    message: e.to_string(),
-                });
-            }
+        let records = super::master::parse_zone(text, path, origin).map_err(|e| ZoneError {
+            file: e.file,
+            line: e.line,
+            message: e.message,
+        })?;
+        let at = |name: &LowerName, message: String| ZoneError {
+            file: path.to_path_buf(),
+            line: locate_owner(text, origin, name),
+            message,
         };
         let origin_l = LowerName::new(origin);
         let mut nodes: HashMap<LowerName, Node> = HashMap::new();
         let mut soa = None;
-        for (key, set) in sets {
-            let owner = key.name.clone();
+        for record in records {
+            let owner = LowerName::new(&record.name);
             if !origin_l.zone_of(&owner) {
-                return Err(ZoneError {
-                    line: locate_owner(text, origin, &owner),
-                    message: format!(
-                        "out-of-zone data: {} is not in {}",
-                        Name::from(owner),
-                        origin
-                    ),
-                });
+                let message = format!("out-of-zone data: {} is not in {}", record.name, origin);
+                return Err(at(&owner, message));
             }
-            let records: Vec<Record> = set.records_without_rrsigs().cloned().collect();
-            let rtype = key.record_type;
+            let rtype = record.record_type();
             if rtype == RecordType::SOA {
                 if owner != origin_l {
-                    return Err(ZoneError {
-                        line: locate_owner(text, origin, &owner),
-                        message: "SOA record not at the zone apex".into(),
-                    });
+                    return Err(at(&owner, "SOA record not at the zone apex".into()));
                 }
-                soa = records.first().cloned();
+                if soa.is_some() {
+                    return Err(at(&owner, "more than one SOA record".into()));
+                }
+                soa = Some(record.clone());
             }
             let node = nodes.entry(owner).or_default();
             if rtype == RecordType::RRSIG {
-                node.sigs.extend(records);
-            } else {
-                node.sets.push((rtype, records));
+                node.sigs.push(record);
+                continue;
+            }
+            match node.sets.iter_mut().find(|(t, _)| *t == rtype) {
+                // An RRset holds each record once (RFC 2181 5); the TTL of the first wins.
+                Some((_, set)) => {
+                    if !set.iter().any(|r| r.data == record.data) {
+                        let mut record = record;
+                        record.ttl = set[0].ttl;
+                        set.push(record);
+                    }
+                }
+                None => node.sets.push((rtype, vec![record])),
             }
         }
         let Some(soa) = soa else {
             return Err(ZoneError {
+                file: path.to_path_buf(),
                 line: 0,
                 message: format!("no SOA record for {origin}"),
             });
@@ -145,6 +150,7 @@ impl Zone {
             });
             if has_cname && others {
                 return Err(ZoneError {
+                    file: path.to_path_buf(),
                     line: locate_owner(text, origin, name),
                     message: format!("CNAME and other data at {}", Name::from(name.clone())),
                 });
@@ -566,45 +572,6 @@ fn entries(text: &str) -> Vec<(usize, String)> {
         out.push((start, cur));
     }
     out
-}
-
-/// Re-parses the file entry by entry to find the first one hickory rejects.
-fn locate_parse_error(text: &str, origin: &Name) -> usize {
-    let mut context = format!("$ORIGIN {origin}\n");
-    let mut owner = origin.to_string();
-    for (line, entry) in entries(text) {
-        let trimmed = entry.trim_start();
-        let upper = trimmed.to_ascii_uppercase();
-        if upper.starts_with("$ORIGIN") || upper.starts_with("$TTL") {
-            context.push_str(trimmed);
-            context.push('\n');
-            if Parser::new(context.clone(), None, Some(origin.clone()))
-                .parse()
-                .is_err()
-            {
-                return line;
-            }
-            continue;
-        }
-        if upper.starts_with("$INCLUDE") {
-            continue;
-        }
-        let record = if entry.starts_with([' ', '\t']) {
-            format!("{owner}{entry}")
-        } else {
-            owner = trimmed.split_whitespace().next().unwrap_or("@").to_string();
-            entry.clone()
-        };
-        // A TTL is needed to parse a lone record; supply one if the file relies on $TTL.
-        let probe = format!("$TTL 3600\n{context}{record}\n");
-        if Parser::new(probe, None, Some(origin.clone()))
-            .parse()
-            .is_err()
-        {
-            return line;
-        }
-    }
-    0
 }
 
 /// The first line whose entry has owner `name`.
