@@ -57,7 +57,11 @@ async fn start_knot(zone: &std::path::Path) -> Knot {
         .expect("knotd is installed (apt-get install knot)");
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     // Owned from here on, so the process is stopped even if it never answers.
-    let knot = Knot { child, addr, _dir: dir };
+    let knot = Knot {
+        child,
+        addr,
+        _dir: dir,
+    };
     let deadline = Instant::now() + Duration::from_secs(10);
     let probe = query("example.org.", RecordType::SOA).to_vec().unwrap();
     while Instant::now() < deadline {
@@ -66,7 +70,10 @@ async fn start_knot(zone: &std::path::Path) -> Knot {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("knotd did not answer on {addr}; see {}/knot.log", knot._dir.path().display());
+    panic!(
+        "knotd did not answer on {addr}; see {}/knot.log",
+        knot._dir.path().display()
+    );
 }
 
 /// Names and types covering every lookup rule.
@@ -104,6 +111,10 @@ const CASES: &[(&str, RecordType)] = {
         ("c.example.org.", A),
         ("deep.a.b.c.example.org.", A),
         ("a.b.c.example.org.", A),
+        ("redirect.example.org.", DNAME),
+        ("x.redirect.example.org.", A),
+        ("y.x.redirect.example.org.", TXT),
+        ("ns1.away.example.org.", A),
     ]
 };
 

@@ -65,6 +65,8 @@ impl Plugin for File {
         m.metadata.authoritative = found.authoritative;
         if found.nxdomain {
             m.metadata.response_code = ResponseCode::NXDomain;
+        } else if found.yxdomain {
+            m.metadata.response_code = ResponseCode::YXDomain;
         }
         m.answers = found.answers;
         m.authorities = found.authority;

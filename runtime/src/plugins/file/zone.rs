@@ -2,7 +2,7 @@
 //! chains inside the zone, wildcards (RFC 4592), delegations, DS from the
 //! parent side, NXDOMAIN/NODATA with the SOA, and additional-section data.
 
-use crate::dns::{Name, RData, Record, RecordType};
+use crate::dns::{BinDecodable, Name, RData, Record, RecordType};
 use hickory_proto::rr::LowerName;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -74,6 +74,8 @@ enum Denial {
 pub struct Lookup {
     /// NXDOMAIN rather than NOERROR.
     pub nxdomain: bool,
+    /// YXDOMAIN: a DNAME substitution made a name that is too long.
+    pub yxdomain: bool,
     /// Authoritative answer (false for referrals).
     pub authoritative: bool,
     /// Answer section.
@@ -267,6 +269,28 @@ impl Zone {
             }
             return Step::Done;
         }
+        // A DNAME above the name redirects its whole subtree (RFC 6672).
+        if let Some((owner, node, target)) = self.dname_above(lname) {
+            let dname = node.get(RecordType::DNAME).unwrap_or_default();
+            out.answers.extend(dname.iter().cloned());
+            if dnssec {
+                out.answers
+                    .extend(node.sigs_for(RecordType::DNAME).cloned());
+            }
+            let keep = usize::from(name.num_labels() - Name::from(owner).num_labels());
+            let prefix = Name::from_labels(name.iter().take(keep)).unwrap_or_default();
+            let Ok(new) = prefix.append_name(&target) else {
+                out.yxdomain = true; // the substituted name would be too long
+                return Step::Done;
+            };
+            let ttl = dname.first().map_or(0, |r| r.ttl);
+            out.answers.push(Record::from_rdata(
+                name.clone(),
+                ttl,
+                RData::CNAME(hickory_proto::rr::rdata::CNAME(new.clone())),
+            ));
+            return Step::Follow(new);
+        }
         let (node, wildcard) = match self.nodes.get(lname) {
             Some(node) => (node, false),
             None => match self.wildcard_for(lname) {
@@ -458,6 +482,30 @@ impl Zone {
             }
         }
         None
+    }
+
+    /// The highest DNAME strictly above `name` in the zone, with its target.
+    fn dname_above(&self, name: &LowerName) -> Option<(LowerName, &Node, Name)> {
+        let mut chain = Vec::new();
+        let mut n = name.base_name();
+        while self.origin.zone_of(&n) {
+            chain.push(n.clone());
+            if n == self.origin {
+                break;
+            }
+            n = n.base_name();
+        }
+        chain.into_iter().rev().find_map(|owner| {
+            let node = self.nodes.get(&owner)?;
+            let target = match &node.get(RecordType::DNAME)?.first()?.data {
+                RData::Unknown { rdata, .. } => Name::read(
+                    &mut hickory_proto::serialize::binary::BinDecoder::new(&rdata.anything),
+                )
+                .ok()?,
+                _ => return None,
+            };
+            Some((owner, node, target))
+        })
     }
 
     /// The wildcard node that synthesises `name`, if any: `*.` + the closest
