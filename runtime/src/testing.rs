@@ -179,7 +179,9 @@ impl TestSite {
             Ok(other) => (None, None, other),
             Err(e) => (None, Some(e.clone()), Answer::Rcode(e.rcode)),
         };
-        let reply = respond::finish(&req, answer).first().map(|b| Message::from_vec(b).unwrap());
+        let reply = respond::finish(&req, answer)
+            .first()
+            .map(|b| Message::from_vec(b).unwrap());
         TestReply {
             written_by,
             error,

@@ -105,3 +105,85 @@ async fn knot_is_a_secondary_of_corec() {
     assert_eq!(answers(&m), ["www.example.org. 3600 IN A 192.0.2.10"]);
     assert!(m.metadata.authoritative);
 }
+
+/// corec as a secondary of Knot: the first transfer, then a change on the
+/// primary announced by NOTIFY (the SOA refresh is two hours, so only the
+/// NOTIFY can make the new data appear within the test's time).
+#[tokio::test(flavor = "multi_thread")]
+async fn corec_is_a_secondary_of_knot_and_follows_notify() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().display().to_string();
+    let zone = dir.path().join("example.org.zone");
+    let write_zone = |serial: u32, ip: &str| {
+        std::fs::write(
+            &zone,
+            format!("$ORIGIN example.org.\n$TTL 3600\n@ IN SOA ns1 hostmaster {serial} 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\nwww IN A {ip}\n"),
+        )
+        .unwrap()
+    };
+    write_zone(1, "192.0.2.10");
+    let knot_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let corefile = dir.path().join("Corefile");
+    std::fs::write(
+        &corefile,
+        format!("example.org:0 {{\n    bind 127.0.0.1\n    secondary {{\n        transfer from 127.0.0.1:{knot_port}\n    }}\n}}\n"),
+    )
+    .unwrap();
+    let s = start_interpreted_file(&corefile);
+    let conf = dir.path().join("knot.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "server:\n    rundir: \"{run}\"\n    listen: 127.0.0.1@{knot_port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
+             database:\n    storage: \"{run}/db\"\ncontrol:\n    listen: \"{run}/knot.sock\"\n\
+             log:\n  - target: \"{run}/knot.log\"\n    any: info\n\
+             remote:\n  - id: corec\n    address: 127.0.0.1@{}\n\
+             acl:\n  - id: xfr\n    address: 127.0.0.1\n    action: transfer\n\
+             template:\n  - id: default\n    storage: \"{run}\"\n    semantic-checks: off\n    zonefile-sync: -1\n    journal-content: none\n\
+             zone:\n  - domain: example.org.\n    file: \"{}\"\n    notify: corec\n    acl: xfr\n",
+            s.udp.port(),
+            zone.display()
+        ),
+    )
+    .unwrap();
+    let mut knot = Command::new("knotd")
+        .args(["-c", conf.to_str().unwrap()])
+        .spawn()
+        .expect("knotd");
+    let ask = || async { udp(s.udp, &query("www.example.org.", RecordType::A)).await };
+    let wait_for = |want: &'static str| async move {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let m = ask().await;
+            if answers(&m) == [want] {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    };
+    let first = wait_for("www.example.org. 3600 IN A 192.0.2.10").await;
+    write_zone(2, "192.0.2.20");
+    let reloaded = Command::new("knotc")
+        .args([
+            "-s",
+            &format!("{run}/knot.sock"),
+            "zone-reload",
+            "example.org.",
+        ])
+        .status()
+        .is_ok_and(|st| st.success());
+    let second = wait_for("www.example.org. 3600 IN A 192.0.2.20").await;
+    let _ = knot.kill();
+    let _ = knot.wait();
+    assert!(first, "the first transfer from Knot; see {run}/knot.log");
+    assert!(reloaded, "knotc zone-reload");
+    assert!(
+        second,
+        "the NOTIFY-triggered transfer of serial 2; see {run}/knot.log"
+    );
+}

@@ -17,5 +17,6 @@ pub mod log;
 pub mod minimal;
 pub mod nsid;
 pub mod root;
+pub mod secondary;
 pub mod transfer;
 pub mod whoami;

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// One origin served from one file.
+/// One origin served from one zone (a file, or a transfer for *secondary*).
 #[derive(Debug)]
-struct Slot {
-    origin: String,
-    zone: Arc<ArcSwapOption<Zone>>,
-    fallthrough: Option<Vec<String>>,
+pub(crate) struct Slot {
+    pub(crate) origin: String,
+    pub(crate) zone: Arc<ArcSwapOption<Zone>>,
+    pub(crate) fallthrough: Option<Vec<String>>,
 }
 
 /// The file plugin.
@@ -25,53 +25,72 @@ pub struct File {
 }
 
 /// Is `name` equal to or below `zone` (both lowercase FQDNs)?
-fn in_zone(name: &str, zone: &str) -> bool {
+pub(crate) fn in_zone(name: &str, zone: &str) -> bool {
     zone == "."
         || name == zone
         || (name.ends_with(zone) && name.as_bytes()[name.len() - zone.len() - 1] == b'.')
+}
+
+/// Answers a query from the zone among `slots` that contains it: the query
+/// path shared by *file* and *secondary*.
+pub(crate) async fn serve_zones<N: Handler>(
+    plugin: &'static str,
+    slots: &[Slot],
+    req: &mut Request,
+    next: &N,
+) -> Outcome {
+    let name = req.name();
+    let Some(slot) = slots.iter().find(|s| in_zone(&name, &s.origin)) else {
+        // Authoritative to the end: nothing after us means REFUSED, not SERVFAIL.
+        return match next.handle(req).await {
+            Err(e) if e.message == "no next plugin found" => Ok(Answer::Rcode(ResponseCode::Refused)),
+            other => other,
+        };
+    };
+    let qtype = req.qtype();
+    if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
+        return Ok(Answer::Rcode(ResponseCode::Refused));
+    }
+    let Some(zone) = slot.zone.load_full() else {
+        return Ok(Answer::Rcode(ResponseCode::ServFail));
+    };
+    let found = zone.lookup(req.qname(), qtype, req.do_bit(), req.proto == Proto::Udp);
+    if found.nxdomain
+        && slot
+            .fallthrough
+            .as_ref()
+            .is_some_and(|zones| zones.iter().any(|z| in_zone(&name, z)))
+    {
+        return next.handle(req).await;
+    }
+    let mut m = req.reply();
+    m.metadata.authoritative = found.authoritative;
+    if found.nxdomain {
+        m.metadata.response_code = ResponseCode::NXDomain;
+    } else if found.yxdomain {
+        m.metadata.response_code = ResponseCode::YXDomain;
+    }
+    m.answers = found.answers;
+    m.authorities = found.authority;
+    m.additionals = found.additional;
+    Ok(Answer::reply(plugin, m))
 }
 
 impl Plugin for File {
     const NAME: &'static str = "file";
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
-        let name = req.name();
-        let Some(slot) = self.slots.iter().find(|s| in_zone(&name, &s.origin)) else {
-            // Authoritative to the end: nothing after us means REFUSED, not SERVFAIL.
-            return match next.handle(req).await {
-                Err(e) if e.message == "no next plugin found" => {
-                    Ok(Answer::Rcode(ResponseCode::Refused))
-                }
-                other => other,
-            };
-        };
-        let qtype = req.qtype();
-        if matches!(qtype, RecordType::AXFR | RecordType::IXFR) {
-            return Ok(Answer::Rcode(ResponseCode::Refused));
-        }
-        let Some(zone) = slot.zone.load_full() else {
-            return Ok(Answer::Rcode(ResponseCode::ServFail));
-        };
-        let found = zone.lookup(req.qname(), qtype, req.do_bit(), req.proto == Proto::Udp);
-        if found.nxdomain
-            && slot
-                .fallthrough
-                .as_ref()
-                .is_some_and(|zones| zones.iter().any(|z| in_zone(&name, z)))
-        {
-            return next.handle(req).await;
-        }
-        let mut m = req.reply();
-        m.metadata.authoritative = found.authoritative;
-        if found.nxdomain {
-            m.metadata.response_code = ResponseCode::NXDomain;
-        } else if found.yxdomain {
-            m.metadata.response_code = ResponseCode::YXDomain;
-        }
-        m.answers = found.answers;
-        m.authorities = found.authority;
-        m.additionals = found.additional;
-        Ok(Answer::reply(Self::NAME, m))
+        serve_zones(Self::NAME, &self.slots, req, next).await
+    }
+}
+
+/// Offers a zone to *transfer*.
+pub(crate) fn offer_for_transfer(env: &BuildEnv<'_>, origin: &str, zone: &Arc<ArcSwapOption<Zone>>) {
+    if let Ok(mut sources) = env.config.zone_sources.write() {
+        sources.push(Arc::new(Source {
+            origin: origin.to_string(),
+            zone: zone.clone(),
+        }));
     }
 }
 
@@ -208,12 +227,7 @@ impl Setup for File {
                         env.shutdown(),
                     ));
                 }
-                if let Ok(mut sources) = env.config.zone_sources.write() {
-                    sources.push(Arc::new(Source {
-                        origin: origin_text.to_ascii_lowercase(),
-                        zone: zone.clone(),
-                    }));
-                }
+                offer_for_transfer(env, &origin_text.to_ascii_lowercase(), &zone);
                 slots.push(Slot {
                     origin: origin_text.to_ascii_lowercase(),
                     zone,

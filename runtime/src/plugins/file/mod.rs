@@ -7,6 +7,8 @@ pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::File;
 #[cfg(feature = "serve")]
+pub(crate) use handler::{Slot, in_zone, offer_for_transfer, serve_zones};
+#[cfg(feature = "serve")]
 pub mod master;
 #[cfg(all(test, feature = "serve"))]
 mod tests;

@@ -97,11 +97,20 @@ impl Zone {
             line: e.line,
             message: e.message,
         })?;
-        let at = |name: &LowerName, message: String| ZoneError {
+        Self::from_records(records, origin, &|name: &LowerName, message: String| ZoneError {
             file: path.to_path_buf(),
             line: locate_owner(text, origin, name),
             message,
-        };
+        })
+    }
+
+    /// Builds a zone from records (a parsed file or a transfer); `at` places
+    /// an error on the record's owner.
+    pub fn from_records(
+        records: Vec<Record>,
+        origin: &Name,
+        at: &dyn Fn(&LowerName, String) -> ZoneError,
+    ) -> Result<Zone, ZoneError> {
         let origin_l = LowerName::new(origin);
         let mut nodes: HashMap<LowerName, Node> = HashMap::new();
         let mut soa = None;
@@ -140,9 +149,8 @@ impl Zone {
         }
         let Some(soa) = soa else {
             return Err(ZoneError {
-                file: path.to_path_buf(),
                 line: 0,
-                message: format!("no SOA record for {origin}"),
+                ..at(&origin_l, format!("no SOA record for {origin}"))
             });
         };
         for (name, node) in &nodes {
@@ -151,11 +159,7 @@ impl Zone {
                 !matches!(*t, RecordType::CNAME | RecordType::NSEC | RecordType::NSEC3)
             });
             if has_cname && others {
-                return Err(ZoneError {
-                    file: path.to_path_buf(),
-                    line: locate_owner(text, origin, name),
-                    message: format!("CNAME and other data at {}", Name::from(name.clone())),
-                });
+                return Err(at(name, format!("CNAME and other data at {}", Name::from(name.clone()))));
             }
         }
         let mut ents = HashSet::new();

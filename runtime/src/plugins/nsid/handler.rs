@@ -5,7 +5,6 @@ use crate::site::BuildEnv;
 use corec_compiler::Diagnostic;
 use hickory_proto::rr::rdata::opt::{EdnsCode, EdnsOption, NSIDPayload};
 
-
 /// The nsid plugin.
 #[derive(Debug, Clone)]
 pub struct Nsid {

@@ -1,9 +1,9 @@
 use super::handler::Nsid;
-use crate::plugins::chaos::hostname;
 use super::setup::NsidConfig;
 use crate::chain::{Chain, End};
 use crate::dns::{Edns, Message, RecordType, ResponseCode};
 use crate::plugin::{Answer, Handler, Outcome, Parse, Plugin, Request};
+use crate::plugins::chaos::hostname;
 use crate::server::respond::{self, Prepared};
 use crate::testing::{Case, TestSite, load, parse_err};
 use corec_compiler::Dispenser;

@@ -1,6 +1,7 @@
 use super::setup::{Peer, Stanza, TransferConfig};
 use crate::dns::{Message, RData, Record, RecordType, ResponseCode};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Proto, Request, Setup};
+use crate::plugins::file::in_zone;
 use crate::site::{BuildEnv, ZoneSources};
 use corec_compiler::Diagnostic;
 use hickory_proto::serialize::binary::BinEncodable;
@@ -13,12 +14,6 @@ const ENVELOPE: usize = 63_000;
 pub struct Transfer {
     stanzas: Vec<Stanza>,
     sources: ZoneSources,
-}
-
-fn in_zone(name: &str, zone: &str) -> bool {
-    zone == "."
-        || name == zone
-        || (name.ends_with(zone) && name.as_bytes()[name.len() - zone.len() - 1] == b'.')
 }
 
 fn serial(r: &Record) -> Option<u32> {
