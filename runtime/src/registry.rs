@@ -133,6 +133,7 @@ fn implemented() -> Vec<Implemented> {
         implemented!("transfer", transfer::Transfer, TransferConfig, false),
         implemented!("hosts", hosts::Hosts, HostsConfig, false),
         implemented!("file", file::File, FileConfig, false),
+        implemented!("auto", auto::Auto, AutoConfig, false),
         implemented!("secondary", secondary::Secondary, SecondaryConfig, false),
         implemented!("whoami", whoami::Whoami, WhoamiConfig, false),
     ]
@@ -186,6 +187,7 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
         "transfer" => build_dyn::<transfer::Transfer>,
         "hosts" => build_dyn::<hosts::Hosts>,
         "file" => build_dyn::<file::File>,
+        "auto" => build_dyn::<auto::Auto>,
         "secondary" => build_dyn::<secondary::Secondary>,
         "whoami" => build_dyn::<whoami::Whoami>,
         _ => return None,

@@ -36,6 +36,8 @@ pub struct BlockConfig {
 pub trait ZoneSource: Send + Sync + std::fmt::Debug {
     /// The zone's origin, lowercase and fully qualified.
     fn origin(&self) -> &str;
+    /// The plugin that serves it.
+    fn plugin(&self) -> &'static str;
     /// The SOA and every other record of the zone now, if it is loaded.
     fn snapshot(&self) -> Option<(crate::dns::Record, Vec<crate::dns::Record>)>;
 }

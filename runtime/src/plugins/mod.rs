@@ -3,6 +3,7 @@
 //! `handler.rs` the query path, `README.md` the user documentation.
 
 pub mod any;
+pub mod auto;
 pub mod bind;
 pub mod bufsize;
 pub mod chaos;

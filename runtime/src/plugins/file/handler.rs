@@ -43,7 +43,9 @@ pub(crate) async fn serve_zones<N: Handler>(
     let Some(slot) = slots.iter().find(|s| in_zone(&name, &s.origin)) else {
         // Authoritative to the end: nothing after us means REFUSED, not SERVFAIL.
         return match next.handle(req).await {
-            Err(e) if e.message == "no next plugin found" => Ok(Answer::Rcode(ResponseCode::Refused)),
+            Err(e) if e.message == "no next plugin found" => {
+                Ok(Answer::Rcode(ResponseCode::Refused))
+            }
             other => other,
         };
     };
@@ -85,9 +87,15 @@ impl Plugin for File {
 }
 
 /// Offers a zone to *transfer*.
-pub(crate) fn offer_for_transfer(env: &BuildEnv<'_>, origin: &str, zone: &Arc<ArcSwapOption<Zone>>) {
+pub(crate) fn offer_for_transfer(
+    env: &BuildEnv<'_>,
+    plugin: &'static str,
+    origin: &str,
+    zone: &Arc<ArcSwapOption<Zone>>,
+) {
     if let Ok(mut sources) = env.config.zone_sources.write() {
         sources.push(Arc::new(Source {
+            plugin,
             origin: origin.to_string(),
             zone: zone.clone(),
         }));
@@ -97,6 +105,7 @@ pub(crate) fn offer_for_transfer(env: &BuildEnv<'_>, origin: &str, zone: &Arc<Ar
 /// One of this plugin's zones, offered for zone transfers.
 #[derive(Debug)]
 struct Source {
+    plugin: &'static str,
     origin: String,
     zone: Arc<ArcSwapOption<Zone>>,
 }
@@ -104,6 +113,10 @@ struct Source {
 impl crate::site::ZoneSource for Source {
     fn origin(&self) -> &str {
         &self.origin
+    }
+
+    fn plugin(&self) -> &'static str {
+        self.plugin
     }
 
     fn snapshot(&self) -> Option<(crate::dns::Record, Vec<crate::dns::Record>)> {
@@ -227,7 +240,7 @@ impl Setup for File {
                         env.shutdown(),
                     ));
                 }
-                offer_for_transfer(env, &origin_text.to_ascii_lowercase(), &zone);
+                offer_for_transfer(env, Self::NAME, &origin_text.to_ascii_lowercase(), &zone);
                 slots.push(Slot {
                     origin: origin_text.to_ascii_lowercase(),
                     zone,

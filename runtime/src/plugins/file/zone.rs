@@ -97,10 +97,12 @@ impl Zone {
             line: e.line,
             message: e.message,
         })?;
-        Self::from_records(records, origin, &|name: &LowerName, message: String| ZoneError {
-            file: path.to_path_buf(),
-            line: locate_owner(text, origin, name),
-            message,
+        Self::from_records(records, origin, &|name: &LowerName, message: String| {
+            ZoneError {
+                file: path.to_path_buf(),
+                line: locate_owner(text, origin, name),
+                message,
+            }
         })
     }
 
@@ -159,7 +161,10 @@ impl Zone {
                 !matches!(*t, RecordType::CNAME | RecordType::NSEC | RecordType::NSEC3)
             });
             if has_cname && others {
-                return Err(at(name, format!("CNAME and other data at {}", Name::from(name.clone()))));
+                return Err(at(
+                    name,
+                    format!("CNAME and other data at {}", Name::from(name.clone())),
+                ));
             }
         }
         let mut ents = HashSet::new();

@@ -1,5 +1,7 @@
 use super::setup::SecondaryConfig;
-use crate::dns::{Message, MessageType, Name, OpCode, Query, RData, Record, RecordType, ResponseCode};
+use crate::dns::{
+    Message, MessageType, Name, OpCode, Query, RData, Record, RecordType, ResponseCode,
+};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
 use crate::plugins::file::zone::Zone;
 use crate::plugins::file::{Slot, offer_for_transfer, serve_zones};
@@ -50,7 +52,12 @@ fn soa_timers(zone: &Zone) -> (u32, Duration, Duration, Duration) {
             Duration::from_secs(u64::from(s.retry.max(1) as u32)),
             Duration::from_secs(u64::from(s.expire.max(1) as u32)),
         ),
-        _ => (0, Duration::from_secs(3600), Duration::from_secs(600), Duration::from_secs(604_800)),
+        _ => (
+            0,
+            Duration::from_secs(3600),
+            Duration::from_secs(600),
+            Duration::from_secs(604_800),
+        ),
     }
 }
 
@@ -73,9 +80,15 @@ async fn read_frame(s: &mut tokio::net::TcpStream) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-async fn exchange_tcp(primary: SocketAddr, q: &Message, mut done: impl FnMut(&Message) -> bool) -> Result<Vec<Message>, String> {
+async fn exchange_tcp(
+    primary: SocketAddr,
+    q: &Message,
+    mut done: impl FnMut(&Message) -> bool,
+) -> Result<Vec<Message>, String> {
     let work = async {
-        let mut s = tokio::net::TcpStream::connect(primary).await.map_err(|e| e.to_string())?;
+        let mut s = tokio::net::TcpStream::connect(primary)
+            .await
+            .map_err(|e| e.to_string())?;
         let bytes = q.to_vec().map_err(|e| e.to_string())?;
         let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
         framed.extend_from_slice(&bytes);
@@ -118,7 +131,11 @@ async fn serial_of(primary: SocketAddr, zone: &Name) -> Result<u32, String> {
 async fn axfr(primary: SocketAddr, zone: &Name) -> Result<Zone, String> {
     let mut soas = 0;
     let replies = exchange_tcp(primary, &query(zone, RecordType::AXFR), |m| {
-        soas += m.answers.iter().filter(|r| r.record_type() == RecordType::SOA).count();
+        soas += m
+            .answers
+            .iter()
+            .filter(|r| r.record_type() == RecordType::SOA)
+            .count();
         soas >= 2
     })
     .await?;
@@ -127,10 +144,12 @@ async fn axfr(primary: SocketAddr, zone: &Name) -> Result<Zone, String> {
         return Err("the transfer does not start with the SOA".into());
     }
     records.pop(); // the closing SOA
-    Zone::from_records(records, zone, &|owner, message| crate::plugins::file::zone::ZoneError {
-        file: std::path::PathBuf::from(format!("AXFR from {primary}")),
-        line: 0,
-        message: format!("{message} (at {})", Name::from(owner.clone())),
+    Zone::from_records(records, zone, &|owner, message| {
+        crate::plugins::file::zone::ZoneError {
+            file: std::path::PathBuf::from(format!("AXFR from {primary}")),
+            line: 0,
+            message: format!("{message} (at {})", Name::from(owner.clone())),
+        }
     })
     .map_err(|e| e.message)
 }
@@ -165,7 +184,9 @@ async fn keep_current(
             .await;
             match &result {
                 Ok(_) => break,
-                Err(e) => tracing::warn!(target: "plugin/secondary", "transfer of \"{origin}\" from {p} failed: {e}"),
+                Err(e) => {
+                    tracing::warn!(target: "plugin/secondary", "transfer of \"{origin}\" from {p} failed: {e}")
+                }
             }
         }
         let wait = match result {
@@ -210,15 +231,25 @@ impl Setup for Secondary {
         let mut notify = Vec::new();
         for stanza in cfg.stanzas {
             for origin_text in &stanza.zones {
-                let origin = Name::from_ascii(origin_text)
-                    .map_err(|e| Diagnostic::error(format!("plugin/secondary: invalid zone {origin_text}: {e}"), None))?;
+                let origin = Name::from_ascii(origin_text).map_err(|e| {
+                    Diagnostic::error(
+                        format!("plugin/secondary: invalid zone {origin_text}: {e}"),
+                        None,
+                    )
+                })?;
                 let zone = Arc::new(ArcSwapOption::empty());
                 let wake = Arc::new(Notify::new());
                 if tokio::runtime::Handle::try_current().is_ok() {
-                    tokio::spawn(keep_current(origin, stanza.primaries.clone(), zone.clone(), wake.clone(), env.shutdown()));
+                    tokio::spawn(keep_current(
+                        origin,
+                        stanza.primaries.clone(),
+                        zone.clone(),
+                        wake.clone(),
+                        env.shutdown(),
+                    ));
                 }
                 let lower = origin_text.to_ascii_lowercase();
-                offer_for_transfer(env, &lower, &zone);
+                offer_for_transfer(env, Self::NAME, &lower, &zone);
                 slots.push(Slot {
                     origin: lower,
                     zone,

@@ -26,7 +26,11 @@ fn primary(text: &str) -> Option<SocketAddr> {
     if let Ok(sa) = text.parse() {
         return Some(sa);
     }
-    let ip: IpAddr = text.trim_start_matches('[').trim_end_matches(']').parse().ok()?;
+    let ip: IpAddr = text
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()?;
     Some(SocketAddr::new(ip, 53))
 }
 
@@ -52,18 +56,26 @@ impl Parse for SecondaryConfig {
                             return Err(d.arg_err().into());
                         }
                         for a in addrs {
-                            stanza.primaries.push(primary(&a.text).ok_or_else(|| d.err_at(a, format!("'{}' is not an IP address", a.text)))?);
+                            stanza.primaries.push(primary(&a.text).ok_or_else(|| {
+                                d.err_at(a, format!("'{}' is not an IP address", a.text))
+                            })?);
                         }
                     }
                     "fallthrough" => {
                         let zones = d.remaining_args();
-                        stanza.fallthrough = Some(if zones.is_empty() { vec![".".to_string()] } else { d.origins(&zones) });
+                        stanza.fallthrough = Some(if zones.is_empty() {
+                            vec![".".to_string()]
+                        } else {
+                            d.origins(&zones)
+                        });
                     }
                     _ => return Err(d.unknown_property(&["transfer", "fallthrough"]).into()),
                 }
             }
             if stanza.primaries.is_empty() {
-                return Err(d.err("secondary zones require a transfer from property").into());
+                return Err(d
+                    .err("secondary zones require a transfer from property")
+                    .into());
             }
             cfg.stanzas.push(stanza);
         }

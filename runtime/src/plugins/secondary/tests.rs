@@ -3,11 +3,26 @@ use crate::testing::{Case, TestSite, parse_err};
 
 #[test]
 fn syntax() {
-    assert!(parse_err("example.org {\n secondary\n}").contains("secondary zones require a transfer from property"));
-    assert!(parse_err("example.org {\n secondary {\n  transfer to 192.0.2.1\n }\n}").contains("use the transfer plugin"));
-    assert!(parse_err("example.org {\n secondary {\n  transfer from nowhere\n }\n}").contains("'nowhere' is not an IP address"));
-    assert!(parse_err("example.org {\n secondary {\n  transfer from\n }\n}").contains("Wrong argument count"));
-    assert!(parse_err("example.org {\n secondary {\n  fallthru\n }\n}").contains("did you mean 'fallthrough'?"));
+    assert!(
+        parse_err("example.org {\n secondary\n}")
+            .contains("secondary zones require a transfer from property")
+    );
+    assert!(
+        parse_err("example.org {\n secondary {\n  transfer to 192.0.2.1\n }\n}")
+            .contains("use the transfer plugin")
+    );
+    assert!(
+        parse_err("example.org {\n secondary {\n  transfer from nowhere\n }\n}")
+            .contains("'nowhere' is not an IP address")
+    );
+    assert!(
+        parse_err("example.org {\n secondary {\n  transfer from\n }\n}")
+            .contains("Wrong argument count")
+    );
+    assert!(
+        parse_err("example.org {\n secondary {\n  fallthru\n }\n}")
+            .contains("did you mean 'fallthrough'?")
+    );
 }
 
 #[tokio::test]
@@ -17,5 +32,9 @@ async fn servfail_until_the_first_transfer() {
     let r = t.query(Case::new("www.example.org.", RecordType::A)).await;
     assert_eq!(r.rcode(), ResponseCode::ServFail);
     let r = t.query(Case::new("example.com.", RecordType::A)).await;
-    assert_eq!(r.rcode(), ResponseCode::Refused, "outside its zones, with nothing after it");
+    assert_eq!(
+        r.rcode(),
+        ResponseCode::Refused,
+        "outside its zones, with nothing after it"
+    );
 }
