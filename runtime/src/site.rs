@@ -30,6 +30,39 @@ pub struct BlockConfig {
     /// Zones the block serves whole (file, ...), for zone transfers. Shared,
     /// because *transfer* is built before the plugins that fill it.
     pub zone_sources: ZoneSources,
+    /// Told when a zone of the block is loaded or changes (*transfer* sends NOTIFY).
+    pub zone_listeners: ZoneListeners,
+}
+
+/// Callbacks taking the origin of a zone whose data changed.
+#[derive(Clone, Default)]
+pub struct ZoneListeners(Arc<std::sync::RwLock<Vec<ZoneListener>>>);
+
+type ZoneListener = Arc<dyn Fn(&str) + Send + Sync>;
+
+impl ZoneListeners {
+    /// Adds a callback.
+    pub fn add(&self, f: impl Fn(&str) + Send + Sync + 'static) {
+        if let Ok(mut all) = self.0.write() {
+            all.push(Arc::new(f));
+        }
+    }
+
+    /// Tells every callback that the zone `origin` changed.
+    pub fn changed(&self, origin: &str) {
+        if let Ok(all) = self.0.read() {
+            for l in all.iter() {
+                l(origin);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for ZoneListeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.read().map_or(0, |v| v.len());
+        write!(f, "ZoneListeners({n})")
+    }
 }
 
 /// A zone a plugin can hand out whole (for AXFR).
@@ -53,6 +86,7 @@ impl Default for BlockConfig {
             allow_non_in: false,
             listen_hosts: Vec::new(),
             zone_sources: ZoneSources::default(),
+            zone_listeners: ZoneListeners::default(),
         }
     }
 }

@@ -187,3 +187,84 @@ async fn corec_is_a_secondary_of_knot_and_follows_notify() {
         "the NOTIFY-triggered transfer of serial 2; see {run}/knot.log"
     );
 }
+
+/// corec tells its secondaries of a new serial: Knot, secondary of corec,
+/// picks up a change to corec's zone file through the NOTIFY corec sends
+/// (the SOA refresh is two hours, so nothing else could make it that fast).
+#[tokio::test(flavor = "multi_thread")]
+async fn corec_notifies_its_secondary() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().display().to_string();
+    let zone = dir.path().join("db.example.org");
+    let write_zone = |serial: u32, ip: &str| {
+        let tmp = zone.with_extension("tmp");
+        std::fs::write(
+            &tmp,
+            format!("$ORIGIN example.org.\n$TTL 3600\n@ IN SOA ns1 hostmaster {serial} 7200 3600 1209600 300\n@ IN NS ns1\nns1 IN A 192.0.2.53\nwww IN A {ip}\n"),
+        )
+        .unwrap();
+        std::fs::rename(&tmp, &zone).unwrap();
+    };
+    write_zone(1, "192.0.2.10");
+    let knot_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let corefile = dir.path().join("Corefile");
+    std::fs::write(
+        &corefile,
+        format!(
+            "example.org:0 {{\n    bind 127.0.0.1\n    file {} {{\n        reload 100ms\n    }}\n    transfer {{\n        to 127.0.0.1:{knot_port}\n    }}\n}}\n",
+            zone.display()
+        ),
+    )
+    .unwrap();
+    let s = start_interpreted_file(&corefile);
+    let conf = dir.path().join("knot.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "server:\n    rundir: \"{run}\"\n    listen: 127.0.0.1@{knot_port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
+             database:\n    storage: \"{run}/db\"\ncontrol:\n    listen: \"{run}/knot.sock\"\n\
+             log:\n  - target: \"{run}/knot.log\"\n    any: info\n\
+             remote:\n  - id: corec\n    address: 127.0.0.1@{}\n\
+             acl:\n  - id: notify\n    address: 127.0.0.1\n    action: notify\n\
+             template:\n  - id: default\n    storage: \"{run}\"\n    semantic-checks: off\n\
+             zone:\n  - domain: example.org.\n    master: corec\n    acl: notify\n    file: \"{run}/secondary.zone\"\n",
+            s.tcp.port()
+        ),
+    )
+    .unwrap();
+    let mut knot = Command::new("knotd")
+        .args(["-c", conf.to_str().unwrap()])
+        .spawn()
+        .expect("knotd");
+    let knot_addr = std::net::SocketAddr::from(([127, 0, 0, 1], knot_port));
+    let wait_for = |want: &'static str| async move {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let q = query("www.example.org.", RecordType::A).to_vec().unwrap();
+            if let Some(r) = udp_raw(knot_addr, &q, None).await
+                && answers(&hickory_proto::op::Message::from_vec(&r).unwrap()) == [want]
+            {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    };
+    let first = wait_for("www.example.org. 3600 IN A 192.0.2.10").await;
+    write_zone(2, "192.0.2.20");
+    let second = wait_for("www.example.org. 3600 IN A 192.0.2.20").await;
+    let _ = knot.kill();
+    let _ = knot.wait();
+    assert!(
+        first,
+        "Knot transferred the zone from corec; see {run}/knot.log"
+    );
+    assert!(
+        second,
+        "corec's NOTIFY made Knot fetch serial 2; see {run}/knot.log"
+    );
+}

@@ -62,6 +62,7 @@ struct Scanner {
     found: BTreeMap<String, Arc<Found>>,
     slots: Arc<ArcSwap<Vec<Slot>>>,
     sources: ZoneSources,
+    listeners: crate::site::ZoneListeners,
 }
 
 impl Scanner {
@@ -124,6 +125,7 @@ impl Scanner {
                     Some(f) if f.file == file => {
                         tracing::info!(target: "plugin/auto", "Successfully reloaded zone \"{origin}\" in \"{}\" with serial {}", file.display(), zone.serial);
                         f.zone.store(Some(Arc::new(zone)));
+                        self.listeners.changed(&origin);
                     }
                     _ => {
                         tracing::info!(target: "plugin/auto", "Inserting zone \"{origin}\" from {}", file.display());
@@ -132,7 +134,8 @@ impl Scanner {
                             file,
                             zone: Arc::new(ArcSwapOption::from_pointee(zone)),
                         };
-                        self.found.insert(origin, Arc::new(found));
+                        self.found.insert(origin.clone(), Arc::new(found));
+                        self.listeners.changed(&origin);
                         changed = true;
                     }
                 },
@@ -179,6 +182,7 @@ impl Setup for Auto {
             found: BTreeMap::new(),
             slots: slots.clone(),
             sources: env.config.zone_sources.clone(),
+            listeners: env.config.zone_listeners.clone(),
         };
         scanner.scan();
         if !every.is_zero() && tokio::runtime::Handle::try_current().is_ok() {

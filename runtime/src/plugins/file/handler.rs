@@ -157,6 +157,7 @@ async fn reload_loop(
     zone: Arc<ArcSwapOption<Zone>>,
     every: Duration,
     by_mtime: bool,
+    listeners: crate::site::ZoneListeners,
     stop: tokio_util::sync::CancellationToken,
 ) {
     let mut last = stamp(&path);
@@ -185,6 +186,7 @@ async fn reload_loop(
                 if (by_mtime && changed) || old != Some(new.serial) {
                     tracing::info!(target: "plugin/file", "Successfully reloaded zone \"{origin}\" in \"{}\" with serial {}", path.display(), new.serial);
                     zone.store(Some(Arc::new(new)));
+                    listeners.changed(&origin.to_ascii().to_ascii_lowercase());
                 }
             }
             Err(e) if changed => {
@@ -237,8 +239,14 @@ impl Setup for File {
                         zone.clone(),
                         reload,
                         reload_by_mtime,
+                        env.config.zone_listeners.clone(),
                         env.shutdown(),
                     ));
+                }
+                if zone.load().is_some() {
+                    env.config
+                        .zone_listeners
+                        .changed(&origin_text.to_ascii_lowercase());
                 }
                 offer_for_transfer(env, Self::NAME, &origin_text.to_ascii_lowercase(), &zone);
                 slots.push(Slot {

@@ -164,6 +164,7 @@ async fn keep_current(
     primaries: Vec<SocketAddr>,
     zone: Arc<ArcSwapOption<Zone>>,
     wake: Arc<Notify>,
+    listeners: crate::site::ZoneListeners,
     stop: tokio_util::sync::CancellationToken,
 ) {
     let mut backoff = Duration::from_secs(1);
@@ -195,6 +196,7 @@ async fn keep_current(
                 if let Some(new) = new {
                     tracing::info!(target: "plugin/secondary", "Transferred: {origin} with serial {}", new.serial);
                     zone.store(Some(Arc::new(new)));
+                    listeners.changed(&origin.to_ascii().to_ascii_lowercase());
                 }
                 zone.load().as_ref().map_or(backoff, |z| soa_timers(z).1)
             }
@@ -245,6 +247,7 @@ impl Setup for Secondary {
                         stanza.primaries.clone(),
                         zone.clone(),
                         wake.clone(),
+                        env.config.zone_listeners.clone(),
                         env.shutdown(),
                     ));
                 }

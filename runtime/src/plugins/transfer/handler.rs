@@ -117,10 +117,76 @@ impl Plugin for Transfer {
     }
 }
 
+/// Sends a NOTIFY for `zone` to `to` (RFC 1996), retrying twice if no
+/// answer comes within a second.
+async fn notify(to: std::net::SocketAddr, zone: String) {
+    let Ok(name) = crate::dns::Name::from_ascii(&zone) else {
+        return;
+    };
+    let mut m = Message::new(
+        rand::random(),
+        crate::dns::MessageType::Query,
+        crate::dns::OpCode::Notify,
+    );
+    m.metadata.authoritative = true;
+    m.queries
+        .push(crate::dns::Query::query(name, RecordType::SOA));
+    let Ok(bytes) = m.to_vec() else { return };
+    let bind: std::net::SocketAddr = if to.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    let Ok(sock) = tokio::net::UdpSocket::bind(bind).await else {
+        return;
+    };
+    let mut buf = [0u8; 512];
+    for _ in 0..3 {
+        if sock.send_to(&bytes, to).await.is_err() {
+            break;
+        }
+        if let Ok(Ok((n, from))) =
+            tokio::time::timeout(std::time::Duration::from_secs(1), sock.recv_from(&mut buf)).await
+            && from == to
+            && n >= 2
+            && buf[..2] == bytes[..2]
+        {
+            return;
+        }
+    }
+    tracing::warn!(target: "plugin/transfer", "no answer to the NOTIFY for \"{zone}\" sent to {to}");
+}
+
 impl Setup for Transfer {
     type Config = TransferConfig;
 
     fn build(cfg: TransferConfig, env: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
+        // Addresses listed in `to` are told of every new version of their zones.
+        let targets: Vec<(Vec<String>, std::net::SocketAddr)> = cfg
+            .stanzas
+            .iter()
+            .flat_map(|s| {
+                s.to.iter().filter_map(move |p| match p {
+                    Peer::Addr(ip, port) => Some((
+                        s.zones.clone(),
+                        std::net::SocketAddr::new(*ip, port.unwrap_or(53)),
+                    )),
+                    Peer::Any => None,
+                })
+            })
+            .collect();
+        if !targets.is_empty() {
+            env.config.zone_listeners.add(move |origin: &str| {
+                if tokio::runtime::Handle::try_current().is_err() {
+                    return;
+                }
+                for (zones, to) in &targets {
+                    if zones.iter().any(|z| in_zone(origin, z)) {
+                        tokio::spawn(notify(*to, origin.to_string()));
+                    }
+                }
+            });
+        }
         Ok(Transfer {
             stanzas: cfg.stanzas,
             sources: env.config.zone_sources.clone(),
