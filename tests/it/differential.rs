@@ -202,6 +202,18 @@ async fn file_answers_like_knot() {
         "a referral with glue"
     );
 
+    // RFC 9471: in-domain glue that does not fit sets TC (Knot agrees).
+    let mut q = query("www.fat.example.org.", A);
+    q.metadata.recursion_desired = false;
+    let (ours, theirs) = (udp(corec.udp, &q).await, udp(knot.addr, &q).await);
+    assert!(theirs.metadata.truncation, "Knot truncates the referral");
+    assert!(ours.metadata.truncation, "corec truncates the referral");
+    compare(
+        "fat referral tcp",
+        &tcp(corec.tcp, &q).await,
+        &tcp(knot.addr, &q).await,
+    );
+
     // Truncation: the TXT RRset does not fit 512 bytes.
     let q = query("big.example.org.", TXT);
     let (ours, theirs) = (udp(corec.udp, &q).await, udp(knot.addr, &q).await);

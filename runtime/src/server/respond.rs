@@ -209,8 +209,16 @@ fn encode_within(mut m: Message, limit: usize) -> Option<Vec<u8>> {
     if bytes.len() <= limit {
         return Some(bytes);
     }
+    // In a referral, glue inside the delegated zone is required (RFC 9471):
+    // leaving any of it out sets TC, unlike other additional data.
+    let cut = referral_cut(&m);
     loop {
         let section = if !m.additionals.is_empty() {
+            if let (Some(cut), Some(last)) = (&cut, m.additionals.last())
+                && cut.zone_of(&last.name)
+            {
+                m.metadata.truncation = true;
+            }
             &mut m.additionals
         } else if !m.authorities.is_empty() {
             m.metadata.truncation = true;
@@ -229,6 +237,18 @@ fn encode_within(mut m: Message, limit: usize) -> Option<Vec<u8>> {
             return Some(bytes);
         }
     }
+}
+
+/// The delegated zone if `m` is a referral: not authoritative, no answer,
+/// NS records in the authority section.
+fn referral_cut(m: &Message) -> Option<crate::dns::Name> {
+    if m.metadata.authoritative || !m.answers.is_empty() {
+        return None;
+    }
+    m.authorities
+        .iter()
+        .find(|r| r.record_type() == crate::dns::RecordType::NS)
+        .map(|r| r.name.clone())
 }
 
 fn drop_last_rrset(records: &mut Vec<Record>) {
