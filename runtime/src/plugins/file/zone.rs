@@ -56,6 +56,10 @@ pub struct Zone {
     empty_non_terminals: HashSet<LowerName>,
     /// Owners of NSEC records in canonical order (a pre-signed zone).
     nsec_chain: Vec<LowerName>,
+    /// The zone has delegations below its apex (else no walk is needed).
+    has_cuts: bool,
+    /// The zone has DNAME records.
+    has_dnames: bool,
 }
 
 /// Which kind of negative answer, for the DNSSEC proof that goes with it.
@@ -177,6 +181,10 @@ impl Zone {
                 n = n.base_name();
             }
         }
+        let has_cuts = nodes
+            .iter()
+            .any(|(k, n)| *k != origin_l && n.get(RecordType::NS).is_some());
+        let has_dnames = nodes.values().any(|n| n.get(RecordType::DNAME).is_some());
         let mut nsec_chain: Vec<LowerName> = nodes
             .iter()
             .filter(|(_, n)| n.get(RecordType::NSEC).is_some())
@@ -194,6 +202,8 @@ impl Zone {
             nodes,
             empty_non_terminals: ents,
             nsec_chain,
+            has_cuts,
+            has_dnames,
         })
     }
 
@@ -472,6 +482,9 @@ impl Zone {
     /// The highest delegation point strictly between the apex and `name`
     /// (or at `name`, unless the question is the parent-side DS).
     fn cut_above(&self, name: &LowerName, qtype: RecordType) -> Option<LowerName> {
+        if !self.has_cuts {
+            return None;
+        }
         let mut chain = Vec::new();
         let mut n = name.clone();
         while n != self.origin && self.origin.zone_of(&n) {
@@ -495,6 +508,9 @@ impl Zone {
 
     /// The highest DNAME strictly above `name` in the zone, with its target.
     fn dname_above(&self, name: &LowerName) -> Option<(LowerName, &Node, Name)> {
+        if !self.has_dnames {
+            return None;
+        }
         let mut chain = Vec::new();
         let mut n = name.base_name();
         while self.origin.zone_of(&n) {
