@@ -19,5 +19,6 @@ pub mod minimal;
 pub mod nsid;
 pub mod root;
 pub mod secondary;
+pub mod template;
 pub mod transfer;
 pub mod whoami;

@@ -1,0 +1,228 @@
+use super::names;
+use super::rr;
+use super::setup::{ANY, RrTemplate, SERVFAIL, TemplateConfig, TemplateSpec};
+use super::tmpl::{Data, MessageData, QuestionData};
+use crate::dns::{Edns, Message, Name, Record, ResponseCode};
+use crate::plugin::{Answer, Handler, Outcome, Plugin, PluginError, Request, Setup};
+use crate::site::BuildEnv;
+use corec_compiler::Diagnostic;
+use hickory_proto::rr::rdata::opt::EdnsOption;
+use std::collections::BTreeMap;
+
+/// EDNS option code of an Extended DNS Error (RFC 8914).
+const EDE_OPTION: u16 = 15;
+
+/// The template plugin: every `template` of a block, tried in order.
+#[derive(Debug)]
+pub struct Template {
+    templates: Vec<TemplateSpec>,
+}
+
+impl Plugin for Template {
+    const NAME: &'static str = "template";
+
+    async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
+        match self.answer(req)? {
+            Some(answer) => Ok(answer),
+            None => next.handle(req).await,
+        }
+    }
+}
+
+impl Setup for Template {
+    type Config = TemplateConfig;
+
+    fn build(cfg: TemplateConfig, env: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
+        // Templates for other classes (CH, ANY, ...) need such queries let in.
+        if cfg.templates.iter().any(|t| t.class != 1) {
+            env.config.allow_non_in = true;
+        }
+        Ok(Template {
+            templates: cfg.templates,
+        })
+    }
+}
+
+impl Template {
+    /// The reply of the first template that takes the query; `None` to go on.
+    fn answer(&self, req: &Request) -> Result<Option<Answer>, PluginError> {
+        let name = presentation(req.qname(), true);
+        let qclass = u16::from(req.qclass());
+        let qtype = u16::from(req.qtype());
+        for t in &self.templates {
+            let Some(zone) = longest_zone(&name, &t.zones) else {
+                continue;
+            };
+            if t.class != ANY && qclass != ANY && qclass != t.class {
+                continue;
+            }
+            if t.qtype != ANY && qtype != ANY && qtype != t.qtype {
+                continue;
+            }
+            let Some((regex, caps)) = t
+                .regexes
+                .iter()
+                .find_map(|r| r.captures(&name).map(|c| (r, c)))
+            else {
+                if t.fallthrough
+                    .as_deref()
+                    .is_some_and(|zones| longest_zone(&name, zones).is_some())
+                {
+                    continue;
+                }
+                return Ok(Some(Answer::Rcode(ResponseCode::ServFail)));
+            };
+            if t.rcode == SERVFAIL {
+                return Ok(Some(Answer::Rcode(ResponseCode::ServFail)));
+            }
+            let mut matches = Vec::with_capacity(caps.len());
+            let mut groups = BTreeMap::new();
+            for (i, group) in regex.capture_names().enumerate() {
+                let m = caps.get(i).map_or("", |m| m.as_str()).to_string();
+                groups.insert(i.to_string(), m.clone());
+                if let Some(g) = group {
+                    groups.insert(g.to_string(), m.clone());
+                }
+                matches.push(m);
+            }
+            let data = Data {
+                zone: zone.to_string(),
+                name: name.clone(),
+                regex: regex.as_str().to_string(),
+                matches,
+                groups,
+                class: names::class_name(if qclass == ANY { t.class } else { qclass }),
+                qtype: names::type_name(if qtype == ANY { t.qtype } else { qtype }),
+                remote: req.client.ip().to_string(),
+                message: message_data(&req.message),
+                question: req.message.queries.first().map(|q| QuestionData {
+                    name: presentation(q.name(), false),
+                    qtype: u16::from(q.query_type()),
+                    qclass: u16::from(q.query_class()),
+                }),
+            };
+            let mut m = req.reply();
+            m.metadata.authoritative = true;
+            m.metadata.response_code = <ResponseCode as From<u16>>::from(t.rcode);
+            m.answers = records(&t.answer, "answer", &data)?;
+            m.additionals = records(&t.additional, "additional", &data)?;
+            m.authorities = records(&t.authority, "authority", &data)?;
+            if let Some((code, reason)) = &t.ederror
+                && req.edns().is_some()
+            {
+                let mut payload = code.to_be_bytes().to_vec();
+                payload.extend_from_slice(reason.as_bytes());
+                let mut edns = Edns::new();
+                edns.options_mut()
+                    .insert(EdnsOption::Unknown(EDE_OPTION, payload));
+                m.edns = Some(edns);
+            }
+            return Ok(Some(Answer::reply(Self::NAME, m)));
+        }
+        Ok(None)
+    }
+}
+
+/// Renders and reads the records of one section.
+fn records(rrs: &[RrTemplate], section: &str, data: &Data) -> Result<Vec<Record>, PluginError> {
+    let mut out = Vec::with_capacity(rrs.len());
+    for t in rrs {
+        let text = t.render(data).map_err(|e| {
+            PluginError::servfail(
+                Template::NAME,
+                format!("{section} template {:?} failed: {}", t.text, e.message),
+            )
+        })?;
+        match rr::parse(&text) {
+            Ok(Some(record)) => out.push(record),
+            // A template that renders no record adds none.
+            Ok(None) => {}
+            Err(e) => {
+                return Err(PluginError::servfail(
+                    Template::NAME,
+                    format!("{section} record {text:?} is invalid: {e}"),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The query as `.Message` shows it.
+fn message_data(m: &Message) -> MessageData {
+    let h = &m.metadata;
+    MessageData {
+        id: h.id,
+        response: h.message_type == crate::dns::MessageType::Response,
+        opcode: u8::from(h.op_code),
+        authoritative: h.authoritative,
+        truncated: h.truncation,
+        recursion_desired: h.recursion_desired,
+        recursion_available: h.recursion_available,
+        authenticated_data: h.authentic_data,
+        checking_disabled: h.checking_disabled,
+        rcode: u16::from(h.response_code),
+        questions: m
+            .queries
+            .iter()
+            .map(|q| QuestionData {
+                name: presentation(q.name(), false),
+                qtype: u16::from(q.query_type()),
+                qclass: u16::from(q.query_class()),
+            })
+            .collect(),
+        counts: [
+            m.answers.len(),
+            m.authorities.len(),
+            m.additionals.len() + usize::from(m.edns.is_some()),
+        ],
+        edns: m
+            .edns
+            .as_ref()
+            .map(|e| (e.version(), e.flags().dnssec_ok, e.max_payload())),
+    }
+}
+
+/// A name in presentation form as CoreDNS prints it: a trailing dot,
+/// `\X` before the characters special in zone files, `\DDD` (decimal) for
+/// unprintable bytes; lowercased with `lower`.
+pub(crate) fn presentation(name: &Name, lower: bool) -> String {
+    let mut out = String::new();
+    for label in name.iter() {
+        for &b in label {
+            let b = if lower { b.to_ascii_lowercase() } else { b };
+            match b {
+                b'.' | b' ' | b'\'' | b'@' | b';' | b'(' | b')' | b'"' | b'\\' => {
+                    out.push('\\');
+                    out.push(char::from(b));
+                }
+                0x21..=0x7e => out.push(char::from(b)),
+                _ => out.push_str(&format!("\\{b:03}")),
+            }
+        }
+        out.push('.');
+    }
+    if out.is_empty() {
+        out.push('.');
+    }
+    out
+}
+
+/// The longest of `zones` that `name` is in (both lowercased FQDNs).
+fn longest_zone<'z>(name: &str, zones: &'z [String]) -> Option<&'z str> {
+    zones
+        .iter()
+        .filter(|z| in_zone(name, z))
+        .max_by_key(|z| z.len())
+        .map(String::as_str)
+}
+
+/// Is `name` at or below `zone`?
+fn in_zone(name: &str, zone: &str) -> bool {
+    if zone == "." || name == zone {
+        return true;
+    }
+    name.len() > zone.len()
+        && name.ends_with(zone)
+        && name.as_bytes()[name.len() - zone.len() - 1] == b'.'
+}

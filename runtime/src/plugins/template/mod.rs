@@ -1,0 +1,13 @@
+//! *template*: answers queries with records rendered from Go-style templates.
+#![doc = include_str!("README.md")]
+
+#[cfg(feature = "serve")]
+mod handler;
+mod names;
+mod rr;
+pub mod setup;
+mod tmpl;
+#[cfg(feature = "serve")]
+pub use handler::Template;
+#[cfg(all(test, feature = "serve"))]
+mod tests;
