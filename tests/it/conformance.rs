@@ -317,3 +317,31 @@ async fn bind_selects_the_listening_address() {
         "nothing listens on 127.0.0.3"
     );
 }
+
+/// The file and transfer plugins answer byte for byte alike in both modes,
+/// over the whole differential query set, with and without DO, and for AXFR.
+#[tokio::test(flavor = "multi_thread")]
+async fn file_answers_identically_in_both_modes() {
+    let compiled = start_compiled(corec_macros::corefile!("../fixtures/file/Corefile"), None);
+    let interpreted = start_interpreted_file(Path::new("fixtures/file/Corefile"));
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    for &(name, qtype) in crate::differential::CASES {
+        for dnssec in [false, true] {
+            let mut q = with_edns(query(name, qtype), 1232);
+            q.edns.as_mut().unwrap().set_dnssec_ok(dnssec);
+            let bytes = q.to_vec().unwrap();
+            let a = udp_raw(compiled.udp, &bytes, Some(&client))
+                .await
+                .expect("compiled reply");
+            let b = udp_raw(interpreted.udp, &bytes, Some(&client))
+                .await
+                .expect("interpreted reply");
+            assert_eq!(a, b, "{name} {qtype} DO={dnssec}: the two modes differ");
+        }
+    }
+    let axfr = query("example.org.", RecordType::AXFR).to_vec().unwrap();
+    let a = tcp_raw(compiled.tcp, std::slice::from_ref(&axfr), 10).await;
+    let b = tcp_raw(interpreted.tcp, std::slice::from_ref(&axfr), 10).await;
+    assert!(!a.is_empty(), "the compiled server transfers the zone");
+    assert_eq!(a, b, "AXFR differs between the modes");
+}

@@ -77,7 +77,7 @@ async fn start_knot(zone: &std::path::Path) -> Knot {
 }
 
 /// Names and types covering every lookup rule.
-const CASES: &[(&str, RecordType)] = {
+pub(crate) const CASES: &[(&str, RecordType)] = {
     use RecordType::*;
     &[
         ("www.example.org.", A),

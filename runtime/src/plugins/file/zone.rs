@@ -581,9 +581,13 @@ impl Zone {
         &self.soa
     }
 
-    /// Every record, for tests and zone transfers.
+    /// Every record, for zone transfers and tests, in canonical name order
+    /// (RFC 4034 6.1), so a transfer is the same every time.
     pub fn records(&self) -> impl Iterator<Item = &Record> {
-        self.nodes.values().flat_map(|n| {
+        let mut names: Vec<&LowerName> = self.nodes.keys().collect();
+        names.sort();
+        names.into_iter().flat_map(|name| {
+            let n = &self.nodes[name];
             n.sets
                 .iter()
                 .flat_map(|(_, v)| v.iter())
