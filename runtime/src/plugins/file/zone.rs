@@ -4,7 +4,7 @@
 
 use crate::dns::{BinDecodable, Name, RData, Record, RecordType};
 use hickory_proto::rr::LowerName;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 
 /// Why a zone file was rejected, with the line to blame when there is one.
@@ -118,7 +118,7 @@ impl Zone {
         at: &dyn Fn(&LowerName, String) -> ZoneError,
     ) -> Result<Zone, ZoneError> {
         let origin_l = LowerName::new(origin);
-        let mut nodes: HashMap<LowerName, Node> = HashMap::new();
+        let mut nodes: HashMap<LowerName, Node> = HashMap::default();
         let mut soa = None;
         for record in records {
             let owner = LowerName::new(&record.name);
@@ -171,7 +171,7 @@ impl Zone {
                 ));
             }
         }
-        let mut ents = HashSet::new();
+        let mut ents = HashSet::default();
         for name in nodes.keys() {
             let mut n = name.base_name();
             while origin_l.zone_of(&n) && n != origin_l {
@@ -181,6 +181,15 @@ impl Zone {
                 n = n.base_name();
             }
         }
+        // Most RRsets hold one record: give back the room Vec growth reserved.
+        for node in nodes.values_mut() {
+            node.sets.shrink_to_fit();
+            node.sigs.shrink_to_fit();
+            for (_, set) in &mut node.sets {
+                set.shrink_to_fit();
+            }
+        }
+        nodes.shrink_to_fit();
         let has_cuts = nodes
             .iter()
             .any(|(k, n)| *k != origin_l && n.get(RecordType::NS).is_some());
