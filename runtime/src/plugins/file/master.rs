@@ -996,7 +996,7 @@ impl Hex {
 }
 
 /// Base32 with the "extended hex" alphabet, no padding (RFC 4648 §7, NSEC3).
-fn base32hex(s: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn base32hex(s: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(s.len() * 5 / 8);
     let (mut acc, mut bits) = (0u32, 0u32);
     for &c in s.as_bytes() {

@@ -56,10 +56,76 @@ pub struct Zone {
     empty_non_terminals: HashSet<LowerName>,
     /// Owners of NSEC records in canonical order (a pre-signed zone).
     nsec_chain: Vec<LowerName>,
+    /// The NSEC3 chain of a zone signed with NSEC3.
+    nsec3: Option<Nsec3Chain>,
     /// The zone has delegations below its apex (else no walk is needed).
     has_cuts: bool,
     /// The zone has DNAME records.
     has_dnames: bool,
+}
+
+/// An NSEC3 chain (RFC 5155): the hash parameters and the owners sorted by
+/// their hash, so matching and covering records are found by binary search.
+#[derive(Debug)]
+struct Nsec3Chain {
+    salt: Vec<u8>,
+    iterations: u16,
+    by_hash: Vec<(Vec<u8>, LowerName)>,
+}
+
+impl Nsec3Chain {
+    fn build(nodes: &HashMap<LowerName, Node>) -> Option<Nsec3Chain> {
+        use hickory_proto::dnssec::rdata::DNSSECRData;
+        let mut params = None;
+        let mut by_hash = Vec::new();
+        for (owner, node) in nodes {
+            let Some(records) = node.get(RecordType::NSEC3) else {
+                continue;
+            };
+            if let Some(RData::DNSSEC(DNSSECRData::NSEC3(n))) = records.first().map(|r| &r.data) {
+                params.get_or_insert((n.salt().to_vec(), n.iterations()));
+            }
+            let label = Name::from(owner.clone())
+                .iter()
+                .next()
+                .map(|l| String::from_utf8_lossy(l).into_owned())?;
+            let hash = super::master::base32hex(&label.to_ascii_uppercase()).ok()?;
+            by_hash.push((hash, owner.clone()));
+        }
+        let (salt, iterations) = params?;
+        by_hash.sort();
+        Some(Nsec3Chain {
+            salt,
+            iterations,
+            by_hash,
+        })
+    }
+
+    fn hash(&self, name: &LowerName) -> Option<Vec<u8>> {
+        hickory_proto::dnssec::Nsec3HashAlgorithm::SHA1
+            .hash(&self.salt, &Name::from(name.clone()), self.iterations)
+            .ok()
+            .map(|d| d.as_ref().to_vec())
+    }
+
+    /// The owner whose hash equals `name`'s.
+    fn matching(&self, name: &LowerName) -> Option<&LowerName> {
+        let h = self.hash(name)?;
+        let i = self.by_hash.binary_search_by(|(x, _)| x.cmp(&h)).ok()?;
+        Some(&self.by_hash[i].1)
+    }
+
+    /// The owner whose span covers `name`'s hash (its predecessor, wrapping).
+    fn covering(&self, name: &LowerName) -> Option<&LowerName> {
+        let h = self.hash(name)?;
+        let i = self.by_hash.partition_point(|(x, _)| *x < h);
+        let i = if i == 0 {
+            self.by_hash.len().checked_sub(1)?
+        } else {
+            i - 1
+        };
+        Some(&self.by_hash[i].1)
+    }
 }
 
 /// Which kind of negative answer, for the DNSSEC proof that goes with it.
@@ -194,6 +260,7 @@ impl Zone {
             .iter()
             .any(|(k, n)| *k != origin_l && n.get(RecordType::NS).is_some());
         let has_dnames = nodes.values().any(|n| n.get(RecordType::DNAME).is_some());
+        let nsec3 = Nsec3Chain::build(&nodes);
         let mut nsec_chain: Vec<LowerName> = nodes
             .iter()
             .filter(|(_, n)| n.get(RecordType::NSEC).is_some())
@@ -211,6 +278,7 @@ impl Zone {
             nodes,
             empty_non_terminals: ents,
             nsec_chain,
+            nsec3,
             has_cuts,
             has_dnames,
         })
@@ -292,6 +360,7 @@ impl Zone {
                         out.authority.extend(node.sigs_for(RecordType::DS).cloned());
                     }
                     // An insecure delegation: the NSEC at the cut proves there is no DS.
+                    None if self.nsec3.is_some() => self.add_nsec3_matching(&cut, out),
                     None => self.add_nsec_at(&cut, out),
                 }
             }
@@ -372,7 +441,7 @@ impl Zone {
                 out.answers.extend(node.sigs_for(qtype).map(own));
                 if wildcard {
                     // No closer match exists (RFC 4035 3.1.3.3).
-                    self.add_covering_nsec(lname, out);
+                    self.prove_no_closer_match(lname, out);
                 }
             }
             return Step::Done;
@@ -383,7 +452,7 @@ impl Zone {
                 out.answers
                     .extend(node.sigs_for(RecordType::CNAME).map(own));
                 if wildcard {
-                    self.add_covering_nsec(lname, out);
+                    self.prove_no_closer_match(lname, out);
                 }
             }
             if let Some(RData::CNAME(target)) = cname.first().map(|r| &r.data) {
@@ -404,6 +473,22 @@ impl Zone {
         Step::Done
     }
 
+    /// For a wildcard answer: no closer name exists (RFC 4035 3.1.3.3,
+    /// RFC 5155 7.2.6).
+    fn prove_no_closer_match(&self, name: &LowerName, out: &mut Lookup) {
+        if self.nsec3.is_none() {
+            self.add_covering_nsec(name, out);
+            return;
+        }
+        let mut next_closer = name.clone();
+        let mut encloser = name.base_name();
+        while !self.exists(&encloser) && encloser != self.origin {
+            next_closer = encloser.clone();
+            encloser = encloser.base_name();
+        }
+        self.add_nsec3_covering(&next_closer, out);
+    }
+
     /// NXDOMAIN or NODATA: SOA in authority, and with DNSSEC the NSEC
     /// records that prove it (RFC 4035 3.1.3). After a CNAME the rcode
     /// describes the last name (RFC 6604).
@@ -420,6 +505,10 @@ impl Zone {
                     r.ttl = self.negative_soa().ttl;
                     r
                 }));
+        }
+        if self.nsec3.is_some() {
+            self.deny_nsec3(name, kind, out);
+            return;
         }
         match kind {
             Denial::NxDomain => {
@@ -440,6 +529,54 @@ impl Zone {
         }
     }
 
+    /// NSEC3 proofs (RFC 5155 7.2): a closest encloser proof for names that
+    /// do not exist, the matching NSEC3 for names that do.
+    fn deny_nsec3(&self, name: &LowerName, kind: Denial, out: &mut Lookup) {
+        match kind {
+            Denial::NxDomain => {
+                if let Some(ce) = self.closest_encloser_proof(name, out)
+                    && let Ok(wild) = Name::from(ce).prepend_label("*")
+                {
+                    self.add_nsec3_covering(&LowerName::new(&wild), out);
+                }
+            }
+            Denial::NoData => self.add_nsec3_matching(name, out),
+            Denial::WildcardNoData => {
+                if let Some(ce) = self.closest_encloser_proof(name, out)
+                    && let Ok(wild) = Name::from(ce).prepend_label("*")
+                {
+                    self.add_nsec3_matching(&LowerName::new(&wild), out);
+                }
+            }
+        }
+    }
+
+    /// Adds the NSEC3 matching the closest encloser of `name` and the one
+    /// covering the next closer name; returns the closest encloser.
+    fn closest_encloser_proof(&self, name: &LowerName, out: &mut Lookup) -> Option<LowerName> {
+        let mut next_closer = name.clone();
+        let mut encloser = name.base_name();
+        while !self.exists(&encloser) && encloser != self.origin {
+            next_closer = encloser.clone();
+            encloser = encloser.base_name();
+        }
+        self.add_nsec3_matching(&encloser, out);
+        self.add_nsec3_covering(&next_closer, out);
+        Some(encloser)
+    }
+
+    fn add_nsec3_matching(&self, name: &LowerName, out: &mut Lookup) {
+        if let Some(owner) = self.nsec3.as_ref().and_then(|c| c.matching(name)).cloned() {
+            self.add_proof_at(&owner, RecordType::NSEC3, out);
+        }
+    }
+
+    fn add_nsec3_covering(&self, name: &LowerName, out: &mut Lookup) {
+        if let Some(owner) = self.nsec3.as_ref().and_then(|c| c.covering(name)).cloned() {
+            self.add_proof_at(&owner, RecordType::NSEC3, out);
+        }
+    }
+
     /// `*.` + the closest encloser of a name that does not exist.
     fn wildcard_at_closest_encloser(&self, name: &LowerName) -> Option<LowerName> {
         let mut encloser = name.base_name();
@@ -453,22 +590,26 @@ impl Zone {
 
     /// The NSEC record at `owner` and its signatures, once.
     fn add_nsec_at(&self, owner: &LowerName, out: &mut Lookup) {
+        self.add_proof_at(owner, RecordType::NSEC, out);
+    }
+
+    /// The NSEC or NSEC3 record at `owner` and its signatures, once.
+    fn add_proof_at(&self, owner: &LowerName, rtype: RecordType, out: &mut Lookup) {
         let Some(node) = self.nodes.get(owner) else {
             return;
         };
-        let Some(nsec) = node.get(RecordType::NSEC) else {
+        let Some(proof) = node.get(rtype) else {
             return;
         };
         if out
             .authority
             .iter()
-            .any(|r| r.record_type() == RecordType::NSEC && LowerName::new(&r.name) == *owner)
+            .any(|r| r.record_type() == rtype && LowerName::new(&r.name) == *owner)
         {
             return;
         }
-        out.authority.extend(nsec.iter().cloned());
-        out.authority
-            .extend(node.sigs_for(RecordType::NSEC).cloned());
+        out.authority.extend(proof.iter().cloned());
+        out.authority.extend(node.sigs_for(rtype).cloned());
     }
 
     /// The NSEC whose owner is the canonical predecessor of `name` (the one
