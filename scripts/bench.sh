@@ -2,7 +2,8 @@
 # Measures corec with ../shared/bench (dnsperf, one server core, in a network
 # namespace) side by side with the harness's peers. Not part of CI.
 #
-#   scripts/bench.sh            whoami in both modes vs the machine's echo ceiling, NSD and Knot
+#   scripts/bench.sh            whoami (limit scenario) and the file plugin (auth scenario)
+#                               in both modes, beside the echo ceiling, NSD and Knot
 #
 # whoami needs no zone, so it runs in the harness's `limit` scenario; the
 # shared harness only offers `custom` for auth/cache, so a private copy with
@@ -24,6 +25,10 @@ cargo build --release -p corec-runtime --bin corec
 printf '. {\n    whoami\n}\n' > "$work/Corefile.whoami"
 printf '.:@PORT@ {\n    whoami\n}\n' > "$work/Corefile-whoami.in"
 target/release/corec build "$work/Corefile.whoami" -o "$work/site-whoami"
+# The compiled auth site takes its zone file from the environment at startup.
+printf 'bench.test {\n    bind 127.0.0.1\n    file {$ZONEFILE}\n}\n' > "$work/Corefile.auth"
+printf 'bench.test:@PORT@ {\n    bind @ADDR@\n    file @ZONEFILE@\n}\n' > "$work/Corefile-auth.in"
+target/release/corec build "$work/Corefile.auth" -o "$work/site-auth"
 cp target/release/corec "$work/corec"
 
 export BENCH_RESULTS=$work/results/corec-$(date +%Y%m%d-%H%M%S).jsonl
@@ -34,6 +39,10 @@ BENCH_CUSTOM_NAME=corec-interpreted BENCH_CUSTOM_TPL=$work/Corefile-whoami.in BE
     BENCH_CUSTOM_CMD="$work/corec run -quiet -conf @CONF@" ./run.sh limit custom 3
 BENCH_CUSTOM_NAME=corec-compiled BENCH_CUSTOM_TPL=$work/Corefile-whoami.in BENCH_CUSTOM_THREADS="1 core (taskset)" \
     BENCH_CUSTOM_CMD="$work/site-whoami -quiet -dns.port @PORT@" ./run.sh limit custom 3
+BENCH_CUSTOM_NAME=corec-interpreted BENCH_CUSTOM_TPL=$work/Corefile-auth.in BENCH_CUSTOM_THREADS="1 core (taskset)" \
+    BENCH_CUSTOM_CMD="$work/corec run -quiet -conf @CONF@" ./run.sh auth custom 3
+BENCH_CUSTOM_NAME=corec-compiled BENCH_CUSTOM_TPL=$work/Corefile-auth.in BENCH_CUSTOM_THREADS="1 core (taskset)" \
+    BENCH_CUSTOM_CMD="env ZONEFILE=@ZONEFILE@ $work/site-auth -quiet -dns.port @PORT@" ./run.sh auth custom 3
 ./run.sh auth nsd 3
 ./run.sh auth knot 3
 python3 summarize.py "$BENCH_RESULTS"
