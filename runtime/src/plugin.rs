@@ -50,6 +50,8 @@ pub struct Request {
     pub proto: Proto,
     /// The listener, as CoreDNS names it (`dns://:53`).
     pub server: Arc<str>,
+    /// [`name`](Self::name), computed once: routing and most plugins need it.
+    pub name_cache: std::sync::OnceLock<Arc<str>>,
 }
 
 impl Request {
@@ -65,12 +67,16 @@ impl Request {
 
     /// The question name lowercased in presentation form with a trailing dot,
     /// as CoreDNS's `state.Name()`.
-    pub fn name(&self) -> String {
-        let mut n = self.qname().to_lowercase().to_ascii();
-        if !n.ends_with('.') {
-            n.push('.');
-        }
-        n
+    pub fn name(&self) -> Arc<str> {
+        self.name_cache
+            .get_or_init(|| {
+                let mut n = self.qname().to_lowercase().to_ascii();
+                if !n.ends_with('.') {
+                    n.push('.');
+                }
+                n.into()
+            })
+            .clone()
     }
 
     /// The question type.

@@ -103,6 +103,7 @@ impl Case {
             local: "127.0.0.1:53".parse().unwrap(),
             proto: self.proto,
             server: "dns://:53".into(),
+            name_cache: Default::default(),
         }
     }
 }

@@ -59,6 +59,7 @@ pub fn prepare(
             local: unmap(local),
             proto,
             server: server.clone(),
+            name_cache: Default::default(),
         })),
         Err(_) => Prepared::Reply(header_reply(id, flags, ResponseCode::FormErr)),
     }

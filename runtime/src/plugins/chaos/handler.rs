@@ -30,7 +30,7 @@ impl Plugin for Chaos {
         if req.qclass() != DNSClass::CH || req.qtype() != RecordType::TXT {
             return next.handle(req).await;
         }
-        let texts: Vec<String> = match req.name().as_str() {
+        let texts: Vec<String> = match &*req.name() {
             "authors.bind." => {
                 let mut a = self.authors.clone();
                 a.shuffle(&mut rand::rng());

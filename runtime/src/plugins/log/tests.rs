@@ -35,6 +35,7 @@ fn request(name: &str, qtype: RecordType) -> Request {
         local: "127.0.0.1:53".parse().unwrap(),
         proto: Proto::Udp,
         server: "dns://:53".into(),
+        name_cache: Default::default(),
     }
 }
 

@@ -139,6 +139,7 @@ fn request(qname: &str, qtype: RecordType, dnssec_ok: bool) -> Request {
         local: "127.0.0.1:53".parse().unwrap(),
         proto: Proto::Udp,
         server: "dns://:53".into(),
+        name_cache: Default::default(),
     }
 }
 

@@ -28,7 +28,7 @@ impl Plugin for Secondary {
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         if req.message.metadata.op_code == OpCode::Notify {
             let name = req.name();
-            if let Some(i) = self.slots.iter().position(|s| s.origin == name) {
+            if let Some(i) = self.slots.iter().position(|s| *s.origin == *name) {
                 let (primaries, wake) = &self.notify[i];
                 if !primaries.iter().any(|p| p.ip() == req.client.ip()) {
                     return Ok(Answer::Rcode(ResponseCode::Refused));

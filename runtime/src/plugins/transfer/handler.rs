@@ -89,7 +89,7 @@ impl Plugin for Transfer {
             .sources
             .read()
             .ok()
-            .and_then(|s| s.iter().find(|z| z.origin() == name).cloned());
+            .and_then(|s| s.iter().find(|z| z.origin() == &*name).cloned());
         let Some(source) = source else {
             return Ok(Answer::Rcode(ResponseCode::Refused));
         };
