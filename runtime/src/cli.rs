@@ -334,6 +334,13 @@ fn serve<C: CompiledBlocks>(flags: Flags, compiled: Option<CompiledSite<C>>) -> 
                 );
             }
         }
+        let handlers = match crate::reload::Signals::install() {
+            Ok(h) => h,
+            Err(e) => {
+                eprintln!("cannot install signal handlers: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let server = match Server::start(site) {
             Ok(s) => s,
             Err(e) => {
@@ -351,7 +358,7 @@ fn serve<C: CompiledBlocks>(flags: Flags, compiled: Option<CompiledSite<C>>) -> 
             banner(&server);
         }
         let reloader = Arc::new(Reloader::new(server.clone(), source, flags.port.clone()));
-        let code = crate::reload::signals(reloader).await;
+        let code = crate::reload::signals(handlers, reloader).await;
         server.stop();
         if let Some(p) = &flags.pidfile {
             let _ = std::fs::remove_file(p);

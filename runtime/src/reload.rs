@@ -108,19 +108,38 @@ impl<C: CompiledBlocks> Reloader<C> {
     }
 }
 
+/// The signals corec handles, installed before anything is served: until a
+/// handler exists, SIGUSR1 would kill the process (its default action).
+#[derive(Debug)]
+pub struct Signals {
+    usr1: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers (inside the tokio runtime).
+    pub fn install() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            usr1: signal(SignalKind::user_defined1())?,
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+}
+
 /// Waits for signals: SIGUSR1 reloads, SIGTERM and SIGINT shut down, SIGHUP
 /// is ignored (as in CoreDNS). Returns the exit code.
-pub async fn signals<C: CompiledBlocks>(reloader: Arc<Reloader<C>>) -> ExitCode {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut usr1), Ok(mut term), Ok(mut int), Ok(mut hup)) = (
-        signal(SignalKind::user_defined1()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::hangup()),
-    ) else {
-        tracing::error!("cannot install signal handlers");
-        return ExitCode::FAILURE;
-    };
+pub async fn signals<C: CompiledBlocks>(handlers: Signals, reloader: Arc<Reloader<C>>) -> ExitCode {
+    let Signals {
+        mut usr1,
+        mut term,
+        mut int,
+        mut hup,
+    } = handlers;
     loop {
         tokio::select! {
             _ = usr1.recv() => {
