@@ -287,9 +287,7 @@ async fn udp_replies_come_from_the_address_queried() {
 /// served by another block on another address.
 #[tokio::test(flavor = "multi_thread")]
 async fn bind_selects_the_listening_address() {
-    let free = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = free.local_addr().unwrap().port();
-    drop(free);
+    let port = free_port();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("Corefile");
     std::fs::write(

@@ -29,11 +29,6 @@ impl Drop for Knot {
     }
 }
 
-fn free_port() -> u16 {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.local_addr().unwrap().port()
-}
-
 async fn start_knot(zone: &std::path::Path) -> Knot {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();

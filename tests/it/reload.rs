@@ -172,9 +172,7 @@ async fn no_query_is_lost_during_twenty_reloads() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reload_adds_and_removes_listeners() {
-    let free = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = free.local_addr().unwrap().port();
-    drop(free);
+    let port = free_port();
     let extra: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     let (_dir, path) = temp_corefile(WHOAMI);
     let s = start_interpreted_file(&path);

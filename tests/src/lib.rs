@@ -208,3 +208,21 @@ pub fn corec_bin() -> PathBuf {
         .map_or_else(|| workspace().join("target"), PathBuf::from);
     target.join("debug").join("corec")
 }
+
+/// A port that is free on 127.0.0.1 for UDP and TCP and that the kernel will
+/// not hand to another test's `bind(0)`: it is taken below Linux's
+/// ephemeral range (32768 and up), where only explicit binds land.
+pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    // Spread tests of one run apart, and runs apart by process id.
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 400) as u16 * 25;
+    loop {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 2_000;
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port));
+        let tcp = std::net::TcpListener::bind(("127.0.0.1", port));
+        if udp.is_ok() && tcp.is_ok() {
+            return port;
+        }
+    }
+}
