@@ -16,7 +16,7 @@ pub fn set_debug(on: bool) {
     DEBUG.store(on, Ordering::Relaxed);
 }
 
-struct CorednsFormat;
+pub(crate) struct CorednsFormat;
 
 impl<S, N> FormatEvent<S, N> for CorednsFormat
 where

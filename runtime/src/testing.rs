@@ -195,3 +195,58 @@ impl TestSite {
 pub(crate) async fn query_interpreted(corefile: &str, case: Case) -> TestReply {
     TestSite::new(corefile).query(case).await
 }
+
+/// Log lines captured from `tracing` in the process logger's own format
+/// (`[LEVEL] plugin/<name>: ...`), for tests of what plugins log.
+#[derive(Clone, Default)]
+pub(crate) struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    pub fn lines(&self) -> Vec<String> {
+        self.text().lines().map(str::to_string).collect()
+    }
+
+    /// Waits (at most 5 s) until `n` lines were logged.
+    pub async fn wait_for(&self, n: usize) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let lines = self.lines();
+            if lines.len() >= n || std::time::Instant::now() > deadline {
+                return lines;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures this thread's plugin and query log lines (every level) until
+/// the guard drops.
+pub(crate) fn capture_logs() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+    use tracing_subscriber::prelude::*;
+    let logs = CapturedLogs::default();
+    let writer = logs.clone();
+    let ours = tracing_subscriber::filter::filter_fn(|m| {
+        m.target() == "querylog" || m.target().starts_with("plugin/")
+    });
+    let layer = tracing_subscriber::fmt::layer()
+        .event_format(crate::logging::CorednsFormat)
+        .with_writer(move || writer.clone())
+        .with_filter(ours);
+    let subscriber = tracing_subscriber::registry().with(layer);
+    (logs, tracing::subscriber::set_default(subscriber))
+}

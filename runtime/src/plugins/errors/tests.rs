@@ -3,13 +3,7 @@ use crate::dns::{RecordType, ResponseCode};
 use crate::plugin::Parse;
 use crate::testing::{Case, TestSite, load, parse_err};
 use corec_compiler::Dispenser;
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tracing::{Event, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
-use tracing_subscriber::registry::LookupSpan;
 
 // ---------------------------------------------------------------- helpers
 
@@ -27,94 +21,7 @@ fn block(body: &str) -> String {
     format!(". {{\n{body}\n whoami\n}}")
 }
 
-/// Log lines captured from `tracing`, as the process logger prints them.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn lines(&self) -> Vec<String> {
-        let bytes = self.0.lock().unwrap();
-        String::from_utf8_lossy(&bytes)
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    /// Waits (at most 5 s) until `n` lines were logged.
-    async fn wait_for(&self, n: usize) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let lines = self.lines();
-            if lines.len() >= n || Instant::now() > deadline {
-                return lines;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-impl io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-struct Lines;
-
-impl<S, N> FormatEvent<S, N> for Lines
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut w: Writer<'_>,
-        event: &Event<'_>,
-    ) -> std::fmt::Result {
-        let meta = event.metadata();
-        let target = meta.target();
-        if target != "querylog" && !target.starts_with("plugin/") {
-            return Ok(());
-        }
-        let level = match *meta.level() {
-            tracing::Level::ERROR => "ERROR",
-            tracing::Level::WARN => "WARNING",
-            tracing::Level::INFO => "INFO",
-            _ => "DEBUG",
-        };
-        write!(w, "[{level}] ")?;
-        if target != "querylog" {
-            write!(w, "{target}: ")?;
-        }
-        ctx.field_format().format_fields(w.by_ref(), event)?;
-        writeln!(w)
-    }
-}
-
-/// Captures this thread's log lines until the guard drops.
-fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
-    let buf = Captured::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(buf.clone())
-        .event_format(Lines)
-        .finish();
-    (buf, tracing::subscriber::set_default(subscriber))
-}
+use crate::testing::capture_logs as capture;
 
 /// A block whose A queries fail: chaos only answers CH TXT, so everything
 /// else falls off the end of the chain.

@@ -2347,41 +2347,4 @@ mod tests {
             "h99997.example.org. 300 IN AAAA 2001:db8::869d"
         );
     }
-
-    /// A signed-zone shape: per name an A, its RRSIG, an NSEC and the NSEC's
-    /// RRSIG, with the signatures spread over parenthesised lines.
-    #[test]
-    #[ignore]
-    fn generated_signed_records() {
-        let n = 250_000;
-        let sig = "20361124025200 20261127025200 5573 example.org.\n\t\tLTYk3hlK7WVQvEg6gtla0fjYlu0kJD+Go3Dm\n\t\tizr8vljt9jT/if2tK0wRfpufFw0b5LdjFDQ3\n\t\tyJoRCH0nPh1plQ== )";
-        let mut text = String::with_capacity(n * 600);
-        text.push_str("$ORIGIN example.org.\n$TTL 3600\n");
-        for i in 0..n {
-            text.push_str(&format!(
-                "h{i} A 192.0.2.{}\n\tRRSIG A 13 3 3600 ( {sig}\n\t300 NSEC h{}.example.org. A RRSIG NSEC\n\t300 RRSIG NSEC 13 3 300 ( {sig}\n",
-                i & 255,
-                i + 1
-            ));
-        }
-        let start = Instant::now();
-        let recs = parse_zone(&text, Path::new("gen.zone"), &origin()).unwrap();
-        eprintln!(
-            "parsed {} signed-zone records in {:?}",
-            recs.len(),
-            start.elapsed()
-        );
-        assert_eq!(recs.len(), 4 * n);
-    }
-
-    /// `cargo test ... -- --ignored --nocapture` for the 1,000,000-record timing.
-    #[test]
-    #[ignore]
-    fn generated_1m_records() {
-        let text = generated_zone(1_000_000);
-        let start = Instant::now();
-        let recs = parse_zone(&text, Path::new("gen.zone"), &origin()).unwrap();
-        eprintln!("parsed 1,000,000 records in {:?}", start.elapsed());
-        assert_eq!(recs.len(), 1_000_001);
-    }
 }

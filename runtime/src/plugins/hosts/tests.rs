@@ -6,7 +6,6 @@ use corec_compiler::Dispenser;
 use corec_compiler::duration::parse_go_duration;
 use std::io::Write;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------- syntax
@@ -570,35 +569,11 @@ async fn relative_file_resolves_against_root() {
     );
 }
 
-/// A `Write` into a shared buffer, for capturing log lines.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 /// Builds a site while capturing what it logs.
 fn site_logging(corefile: &str) -> (TestSite, String) {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let site = tracing::subscriber::with_default(subscriber, || TestSite::new(corefile));
+    let (logs, guard) = crate::testing::capture_logs();
+    let site = TestSite::new(corefile);
+    drop(guard);
     (site, logs.text())
 }
 
