@@ -12,62 +12,30 @@
 use corec_tests::*;
 use hickory_proto::op::Message;
 use hickory_proto::rr::{Record, RecordType};
-use std::net::SocketAddr;
-use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-struct Knot {
-    child: Child,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Knot {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// Knot serving `zone` as example.org, once it answers.
 async fn start_knot(zone: &std::path::Path) -> Knot {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let conf = dir.path().join("knot.conf");
-    let run = dir.path().display();
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n    rundir: \"{run}\"\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
-             database:\n    storage: \"{run}/db\"\ncontrol:\n    listen: \"{run}/knot.sock\"\n\
-             log:\n  - target: \"{run}/knot.log\"\n    any: warning\n\
-             template:\n  - id: default\n    storage: \"{run}\"\n    journal-content: none\n    zonefile-sync: -1\n    zonefile-load: whole\n    semantic-checks: off\n\
+    let knot = Knot::start(
+        free_port(),
+        &format!(
+            "template:\n  - id: default\n    storage: \"{{run}}\"\n    journal-content: none\n    zonefile-sync: -1\n    zonefile-load: whole\n    semantic-checks: off\n\
              zone:\n  - domain: example.org.\n    file: \"{}\"\n",
             zone.display()
         ),
-    )
-    .unwrap();
-    let child = Command::new("knotd")
-        .args(["-c", conf.to_str().unwrap()])
-        .spawn()
-        .expect("knotd is installed (apt-get install knot)");
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
-    // Owned from here on, so the process is stopped even if it never answers.
-    let knot = Knot {
-        child,
-        addr,
-        _dir: dir,
-    };
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     let probe = query("example.org.", RecordType::SOA).to_vec().unwrap();
     while Instant::now() < deadline {
-        if udp_raw(addr, &probe, None).await.is_some() {
+        if udp_raw(knot.addr, &probe, None).await.is_some() {
             return knot;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!(
-        "knotd did not answer on {addr}; see {}/knot.log",
-        knot._dir.path().display()
+        "knotd did not answer on {}; its log:\n{}",
+        knot.addr,
+        knot.log()
     );
 }
 

@@ -59,49 +59,37 @@ async fn kdig_axfr_gets_the_whole_zone() {
 #[tokio::test(flavor = "multi_thread")]
 async fn knot_is_a_secondary_of_corec() {
     let (_dir, s) = start_primary();
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let run = dir.path().display();
-    let conf = dir.path().join("knot.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n    rundir: \"{run}\"\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
-             database:\n    storage: \"{run}/db\"\ncontrol:\n    listen: \"{run}/knot.sock\"\n\
-             log:\n  - target: \"{run}/knot.log\"\n    any: info\n\
-             remote:\n  - id: corec\n    address: 127.0.0.1@{}\n\
-             template:\n  - id: default\n    storage: \"{run}\"\n    semantic-checks: off\n\
-             zone:\n  - domain: example.org.\n    master: corec\n    file: \"{run}/example.org.zone\"\n",
+    let knot = Knot::start(
+        free_port(),
+        &format!(
+            "remote:\n  - id: corec\n    address: 127.0.0.1@{}\n\
+             template:\n  - id: default\n    storage: \"{{run}}\"\n    semantic-checks: off\n\
+             zone:\n  - domain: example.org.\n    master: corec\n    file: \"{{run}}/example.org.zone\"\n",
             s.tcp.port()
         ),
-    )
-    .unwrap();
-    let mut knot = Command::new("knotd")
-        .args(["-c", conf.to_str().unwrap()])
-        .spawn()
-        .expect("knotd");
-    let knot_addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    );
+    let m = knot_answer(&knot, "www.example.org. 3600 IN A 192.0.2.10").await;
+    assert!(
+        m.is_some(),
+        "Knot never served the transferred zone; its log:\n{}",
+        knot.log()
+    );
+}
+
+/// Waits (at most 20 s) until Knot answers www.example.org A with `want`.
+async fn knot_answer(knot: &Knot, want: &str) -> Option<hickory_proto::op::Message> {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut served = None;
+    let q = query("www.example.org.", RecordType::A).to_vec().unwrap();
     while Instant::now() < deadline {
-        let q = query("www.example.org.", RecordType::A).to_vec().unwrap();
-        if let Some(r) = udp_raw(knot_addr, &q, None).await {
+        if let Some(r) = udp_raw(knot.addr, &q, None).await {
             let m = hickory_proto::op::Message::from_vec(&r).unwrap();
-            if !m.answers.is_empty() {
-                served = Some(m);
-                break;
+            if answers(&m) == [want] && m.metadata.authoritative {
+                return Some(m);
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let _ = knot.kill();
-    let _ = knot.wait();
-    let m = served.unwrap_or_else(|| {
-        let log = std::fs::read_to_string(format!("{run}/knot.log")).unwrap_or_default();
-        panic!("Knot never served the transferred zone; Knot's log:\n{log}")
-    });
-    assert_eq!(answers(&m), ["www.example.org. 3600 IN A 192.0.2.10"]);
-    assert!(m.metadata.authoritative);
+    None
 }
 
 /// corec as a secondary of Knot: the first transfer, then a change on the
@@ -110,7 +98,6 @@ async fn knot_is_a_secondary_of_corec() {
 #[tokio::test(flavor = "multi_thread")]
 async fn corec_is_a_secondary_of_knot_and_follows_notify() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().display().to_string();
     let zone = dir.path().join("example.org.zone");
     let write_zone = |serial: u32, ip: &str| {
         std::fs::write(
@@ -128,26 +115,17 @@ async fn corec_is_a_secondary_of_knot_and_follows_notify() {
     )
     .unwrap();
     let s = start_interpreted_file(&corefile);
-    let conf = dir.path().join("knot.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n    rundir: \"{run}\"\n    listen: 127.0.0.1@{knot_port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
-             database:\n    storage: \"{run}/db\"\ncontrol:\n    listen: \"{run}/knot.sock\"\n\
-             log:\n  - target: \"{run}/knot.log\"\n    any: info\n\
-             remote:\n  - id: corec\n    address: 127.0.0.1@{}\n\
+    let knot = Knot::start(
+        knot_port,
+        &format!(
+            "remote:\n  - id: corec\n    address: 127.0.0.1@{}\n\
              acl:\n  - id: xfr\n    address: 127.0.0.1\n    action: transfer\n\
-             template:\n  - id: default\n    storage: \"{run}\"\n    semantic-checks: off\n    zonefile-sync: -1\n    journal-content: none\n\
+             template:\n  - id: default\n    storage: \"{{run}}\"\n    semantic-checks: off\n    zonefile-sync: -1\n    journal-content: none\n\
              zone:\n  - domain: example.org.\n    file: \"{}\"\n    notify: corec\n    acl: xfr\n",
             s.udp.port(),
             zone.display()
         ),
-    )
-    .unwrap();
-    let mut knot = Command::new("knotd")
-        .args(["-c", conf.to_str().unwrap()])
-        .spawn()
-        .expect("knotd");
+    );
     let ask = || async { udp(s.udp, &query("www.example.org.", RecordType::A)).await };
     let wait_for = |want: &'static str| async move {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -162,24 +140,18 @@ async fn corec_is_a_secondary_of_knot_and_follows_notify() {
     };
     let first = wait_for("www.example.org. 3600 IN A 192.0.2.10").await;
     write_zone(2, "192.0.2.20");
-    let reloaded = Command::new("knotc")
-        .args([
-            "-s",
-            &format!("{run}/knot.sock"),
-            "zone-reload",
-            "example.org.",
-        ])
-        .status()
-        .is_ok_and(|st| st.success());
+    let reloaded = knot.control(&["zone-reload", "example.org."]);
     let second = wait_for("www.example.org. 3600 IN A 192.0.2.20").await;
-    let _ = knot.kill();
-    let _ = knot.wait();
-    let log = std::fs::read_to_string(format!("{run}/knot.log")).unwrap_or_default();
-    assert!(first, "the first transfer from Knot; Knot's log:\n{log}");
+    assert!(
+        first,
+        "the first transfer from Knot; its log:\n{}",
+        knot.log()
+    );
     assert!(reloaded, "knotc zone-reload");
     assert!(
         second,
-        "the NOTIFY-triggered transfer of serial 2; see {run}/knot.log"
+        "the NOTIFY-triggered transfer of serial 2; Knot's log:\n{}",
+        knot.log()
     );
 }
 
@@ -189,7 +161,6 @@ async fn corec_is_a_secondary_of_knot_and_follows_notify() {
 #[tokio::test(flavor = "multi_thread")]
 async fn corec_notifies_its_secondary() {
     let dir = tempfile::tempdir().unwrap();
-    let run = dir.path().display().to_string();
     let zone = dir.path().join("db.example.org");
     let write_zone = |serial: u32, ip: &str| {
         let tmp = zone.with_extension("tmp");
@@ -212,64 +183,39 @@ async fn corec_notifies_its_secondary() {
     )
     .unwrap();
     let s = start_interpreted_file(&corefile);
-    let conf = dir.path().join("knot.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "server:\n    rundir: \"{run}\"\n    listen: 127.0.0.1@{knot_port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
-             database:\n    storage: \"{run}/db\"\ncontrol:\n    listen: \"{run}/knot.sock\"\n\
-             log:\n  - target: \"{run}/knot.log\"\n    any: info\n\
-             remote:\n  - id: corec\n    address: 127.0.0.1@{}\n\
+    let knot = Knot::start(
+        knot_port,
+        &format!(
+            "remote:\n  - id: corec\n    address: 127.0.0.1@{}\n\
              acl:\n  - id: notify\n    address: 127.0.0.1\n    action: notify\n\
-             template:\n  - id: default\n    storage: \"{run}\"\n    semantic-checks: off\n\
-             zone:\n  - domain: example.org.\n    master: corec\n    acl: notify\n    file: \"{run}/secondary.zone\"\n",
+             template:\n  - id: default\n    storage: \"{{run}}\"\n    semantic-checks: off\n\
+             zone:\n  - domain: example.org.\n    master: corec\n    acl: notify\n    file: \"{{run}}/secondary.zone\"\n",
             s.tcp.port()
         ),
-    )
-    .unwrap();
-    let mut knot = Command::new("knotd")
-        .args(["-c", conf.to_str().unwrap()])
-        .spawn()
-        .expect("knotd");
-    let knot_addr = std::net::SocketAddr::from(([127, 0, 0, 1], knot_port));
-    let wait_for = |want: &'static str| async move {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            let q = query("www.example.org.", RecordType::A).to_vec().unwrap();
-            if let Some(r) = udp_raw(knot_addr, &q, None).await
-                && answers(&hickory_proto::op::Message::from_vec(&r).unwrap()) == [want]
-            {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
-    };
-    let mut first = wait_for("www.example.org. 3600 IN A 192.0.2.10").await;
+    );
+    let mut first = knot_answer(&knot, "www.example.org. 3600 IN A 192.0.2.10")
+        .await
+        .is_some();
     if !first {
         // Knot waits a while before retrying a failed bootstrap; ask it again
         // (the NOTIFY below is what this test is about).
-        let _ = Command::new("knotc")
-            .args([
-                "-s",
-                &format!("{run}/knot.sock"),
-                "zone-retransfer",
-                "example.org.",
-            ])
-            .status();
-        first = wait_for("www.example.org. 3600 IN A 192.0.2.10").await;
+        knot.control(&["zone-retransfer", "example.org."]);
+        first = knot_answer(&knot, "www.example.org. 3600 IN A 192.0.2.10")
+            .await
+            .is_some();
     }
-    write_zone(2, "192.0.2.20");
-    let second = first && wait_for("www.example.org. 3600 IN A 192.0.2.20").await;
-    let _ = knot.kill();
-    let _ = knot.wait();
-    let log = std::fs::read_to_string(format!("{run}/knot.log")).unwrap_or_default();
     assert!(
         first,
-        "Knot transferred the zone from corec; Knot's log:\n{log}"
+        "Knot transferred the zone from corec; its log:\n{}",
+        knot.log()
     );
+    write_zone(2, "192.0.2.20");
+    let second = knot_answer(&knot, "www.example.org. 3600 IN A 192.0.2.20")
+        .await
+        .is_some();
     assert!(
         second,
-        "corec's NOTIFY made Knot fetch serial 2; Knot's log:\n{log}"
+        "corec's NOTIFY made Knot fetch serial 2; its log:\n{}",
+        knot.log()
     );
 }

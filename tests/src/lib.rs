@@ -226,3 +226,66 @@ pub fn free_port() -> u16 {
         }
     }
 }
+
+/// Knot DNS (`knotd` from Debian's knot package), started by a test on
+/// 127.0.0.1 with its own directory, and stopped when dropped.
+pub struct Knot {
+    child: std::process::Child,
+    /// Where it listens (UDP and TCP).
+    pub addr: SocketAddr,
+    dir: tempfile::TempDir,
+}
+
+impl Knot {
+    /// Starts knotd on `port` with `sections` (template, zone, remote, acl,
+    /// in Knot's YAML) after the server, database, control and log sections;
+    /// `{run}` in `sections` is its directory.
+    pub fn start(port: u16, sections: &str) -> Knot {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let run = dir.path().display().to_string();
+        let conf = dir.path().join("knot.conf");
+        let text = format!(
+            "server:\n    rundir: \"{run}\"\n    listen: 127.0.0.1@{port}\n    udp-workers: 1\n    tcp-workers: 1\n    background-workers: 1\n\
+             database:\n    storage: \"{run}/db\"\ncontrol:\n    listen: \"{run}/knot.sock\"\n\
+             log:\n  - target: \"{run}/knot.log\"\n    any: info\n{}",
+            sections.replace("{run}", &run)
+        );
+        std::fs::write(&conf, text).expect("write knot.conf");
+        let child = std::process::Command::new("knotd")
+            .args(["-c", conf.to_str().expect("utf-8 path")])
+            .spawn()
+            .expect("knotd is installed (apt-get install knot)");
+        Knot {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            dir,
+        }
+    }
+
+    /// Its directory (zone files, socket, log).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// What it has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("knot.log")).unwrap_or_default()
+    }
+
+    /// Runs `knotc` against it.
+    pub fn control(&self, args: &[&str]) -> bool {
+        std::process::Command::new("knotc")
+            .arg("-s")
+            .arg(self.dir.path().join("knot.sock"))
+            .args(args)
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
+
+impl Drop for Knot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
