@@ -896,7 +896,13 @@ fn base64_value(c: u8) -> Option<u8> {
     })
 }
 
-/// Streaming base64 decoder, fed token by token so an error names its line.
+/// A decoder fed token by token, so an error names the token's line.
+trait Decoder: Default {
+    fn feed(&mut self, s: &str) -> Result<(), String>;
+    fn finish(self) -> Result<Vec<u8>, String>;
+}
+
+/// Streaming base64 decoder.
 #[derive(Default)]
 struct Base64 {
     out: Vec<u8>,
@@ -909,7 +915,7 @@ struct Base64 {
     done: bool,
 }
 
-impl Base64 {
+impl Decoder for Base64 {
     fn feed(&mut self, s: &str) -> Result<(), String> {
         for &c in s.as_bytes() {
             if self.done {
@@ -972,7 +978,7 @@ struct Hex {
     high: Option<u8>,
 }
 
-impl Hex {
+impl Decoder for Hex {
     fn feed(&mut self, s: &str) -> Result<(), String> {
         for &c in s.as_bytes() {
             let Some(v) = (c as char).to_digit(16) else {
@@ -1124,29 +1130,20 @@ impl<'a> Rd<'a> {
     }
 
     fn base64(&mut self, what: &str, required: bool) -> Res<Vec<u8>> {
-        if required && !self.has_more() {
-            self.next(what)?;
-        }
-        let mut dec = Base64::default();
-        let mut line = self.line;
-        for t in self.rest() {
-            line = t.line;
-            dec.feed(t.content(self.text)).map_err(|m| Fail {
-                line: t.line,
-                msg: format!("{} record: {m}", self.tname),
-            })?;
-        }
-        dec.finish().map_err(|m| Fail {
-            line,
-            msg: format!("{} record: {m}", self.tname),
-        })
+        self.decoded::<Base64>(what, required)
     }
 
     fn hex(&mut self, what: &str, required: bool) -> Res<Vec<u8>> {
+        self.decoded::<Hex>(what, required)
+    }
+
+    /// The remaining tokens through a streaming decoder; an error names the
+    /// line of the token it is in.
+    fn decoded<D: Decoder>(&mut self, what: &str, required: bool) -> Res<Vec<u8>> {
         if required && !self.has_more() {
             self.next(what)?;
         }
-        let mut dec = Hex::default();
+        let mut dec = D::default();
         let mut line = self.line;
         for t in self.rest() {
             line = t.line;
