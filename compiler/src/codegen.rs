@@ -35,6 +35,7 @@ pub fn expand(
     let mut fields = Vec::new();
     let mut builds = Vec::new();
     let mut arms = Vec::new();
+    let mut wire_arms = Vec::new();
     let mut shape = Vec::new();
     let mut field_names = Vec::new();
     // One interpreter builder per distinct plugin, so a reload can rebuild
@@ -86,6 +87,7 @@ pub fn expand(
             };
         });
         arms.push(quote!(#i => #private::Handler::handle(&self.#field, req).await,));
+        wire_arms.push(quote!(#i => #private::Handler::handle_wire(&self.#field, q, out),));
         shape.push(quote!(&[#(#names),*]));
         field_names.push(field);
     }
@@ -115,6 +117,19 @@ pub fn expand(
                             #(#arms)*
                             _ => #private::unknown_block(),
                         }
+                    }
+                }
+
+                #[inline]
+                fn serve_wire(
+                    &self,
+                    block: usize,
+                    q: &#private::WireQuery<'_>,
+                    out: &mut ::std::vec::Vec<u8>,
+                ) -> bool {
+                    match block {
+                        #(#wire_arms)*
+                        _ => false,
                     }
                 }
             }

@@ -3,6 +3,7 @@
 //! writes dyn code.
 
 use crate::plugin::{Handler, Outcome, Plugin, PluginError, Request};
+use crate::wire::WireQuery;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -46,6 +47,11 @@ impl<P: Plugin, R: Handler> Handler for Chain<P, R> {
     async fn handle<'a>(&'a self, req: &'a mut Request) -> Outcome {
         name_caller(self.head.serve(req, &self.rest).await, P::NAME)
     }
+
+    #[inline]
+    fn handle_wire(&self, q: &WireQuery<'_>, out: &mut Vec<u8>) -> bool {
+        self.head.serve_wire(q, out, &self.rest)
+    }
 }
 
 /// A boxed, sendable future.
@@ -57,6 +63,8 @@ pub trait DynPlugin: Send + Sync {
     fn name(&self) -> &'static str;
     /// [`Plugin::serve`] with the rest of the chain as a slice.
     fn serve_dyn<'a>(&'a self, req: &'a mut Request, next: DynNext<'a>) -> BoxFuture<'a, Outcome>;
+    /// [`Plugin::serve_wire`] with the rest of the chain as a slice.
+    fn serve_wire_dyn(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: DynNext<'_>) -> bool;
 }
 
 impl<P: Plugin> DynPlugin for P {
@@ -66,6 +74,10 @@ impl<P: Plugin> DynPlugin for P {
 
     fn serve_dyn<'a>(&'a self, req: &'a mut Request, next: DynNext<'a>) -> BoxFuture<'a, Outcome> {
         Box::pin(async move { self.serve(req, &next).await })
+    }
+
+    fn serve_wire_dyn(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: DynNext<'_>) -> bool {
+        self.serve_wire(q, out, &next)
     }
 }
 
@@ -80,6 +92,13 @@ impl Handler for DynNext<'_> {
                 name_caller(head.serve_dyn(req, DynNext(rest)).await, head.name())
             }
             None => Err(PluginError::no_next()),
+        }
+    }
+
+    fn handle_wire(&self, q: &WireQuery<'_>, out: &mut Vec<u8>) -> bool {
+        match self.0.split_first() {
+            Some((head, rest)) => head.serve_wire_dyn(q, out, DynNext(rest)),
+            None => false,
         }
     }
 }

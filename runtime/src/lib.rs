@@ -10,6 +10,7 @@ pub mod dns;
 pub mod plugin;
 pub mod plugins;
 pub mod registry;
+pub mod wire;
 
 #[cfg(feature = "serve")]
 pub mod chain;
@@ -41,6 +42,7 @@ pub mod __private {
     pub use crate::plugin::{Handler, Outcome, PluginError, Request};
     pub use crate::registry::{BuildDynFn, build_dyn};
     pub use crate::site::{Blocks, CompiledBlocks, SiteBuilder};
+    pub use crate::wire::WireQuery;
 
     /// The outcome for a block index the generated code does not know (cannot happen).
     pub fn unknown_block() -> Outcome {

@@ -2,6 +2,7 @@
 //! plugin is built from its Corefile syntax.
 
 use crate::dns::{DNSClass, Edns, Message, MessageType, Name, Query, RecordType, ResponseCode};
+use crate::wire::WireQuery;
 use corec_compiler::{Diagnostics, Dispenser};
 use std::fmt;
 use std::future::Future;
@@ -218,6 +219,12 @@ pub type Outcome = Result<Answer, PluginError>;
 pub trait Handler: Send + Sync {
     /// Handles one query.
     fn handle<'a>(&'a self, req: &'a mut Request) -> impl Future<Output = Outcome> + Send + 'a;
+
+    /// Answers a query in the fast lane by writing the reply into `out`;
+    /// false declines, and the query takes [`handle`](Self::handle).
+    fn handle_wire(&self, _q: &WireQuery<'_>, _out: &mut Vec<u8>) -> bool {
+        false
+    }
 }
 
 /// A plugin: one hop of a chain, generic over what comes next so a
@@ -236,6 +243,14 @@ pub trait Plugin: Send + Sync + 'static {
         req: &'a mut Request,
         next: &'a N,
     ) -> impl Future<Output = Outcome> + Send + 'a;
+
+    /// The fast lane: answer from the query's bytes into `out`, or pass it
+    /// on with `next.handle_wire`, or return false to send the query down
+    /// the full path. The default declines, so a plugin is only in the fast
+    /// lane when it says so; its fast answer must equal its full one.
+    fn serve_wire<N: Handler>(&self, _q: &WireQuery<'_>, _out: &mut Vec<u8>, _next: &N) -> bool {
+        false
+    }
 }
 
 /// Building a plugin from its parsed configuration.

@@ -48,6 +48,7 @@ pub(crate) struct Case {
     pub proto: Proto,
     pub client: SocketAddr,
     pub edns: Option<u16>,
+    pub dnssec: bool,
 }
 
 impl Case {
@@ -59,6 +60,7 @@ impl Case {
             proto: Proto::Udp,
             client: "127.0.0.1:5353".parse().unwrap(),
             edns: None,
+            dnssec: false,
         }
     }
 
@@ -84,6 +86,13 @@ impl Case {
         self
     }
 
+    /// EDNS with the DO bit (and a 1232-byte payload unless set).
+    pub fn dnssec(mut self) -> Self {
+        self.edns.get_or_insert(1232);
+        self.dnssec = true;
+        self
+    }
+
     pub fn request(&self) -> Request {
         let mut m = Message::new(4242, MessageType::Query, OpCode::Query);
         m.metadata.recursion_desired = true;
@@ -93,6 +102,7 @@ impl Case {
         if let Some(size) = self.edns {
             let mut e = Edns::new();
             e.set_max_payload(size);
+            e.set_dnssec_ok(self.dnssec);
             m.edns = Some(e);
         }
         let wire_len = m.to_vec().unwrap().len();
@@ -188,6 +198,23 @@ impl TestSite {
             error,
             reply,
         }
+    }
+}
+
+impl TestSite {
+    /// The reply on the wire from the full path and, if it answered, from
+    /// the fast lane.
+    pub async fn both_lanes(&self, case: &Case) -> (Vec<u8>, Option<Vec<u8>>) {
+        let req = case.request();
+        let bytes = req.message.to_vec().unwrap();
+        let at = *self.site.listeners.keys().next().expect("a listener");
+        let listener = &self.site.listeners[&at];
+        let mut out = Vec::new();
+        let fast = crate::wire::WireQuery::parse(&bytes, req.proto, req.client, req.local)
+            .is_some_and(|q| respond::fast(&self.site, listener, &q, &mut out))
+            .then_some(out);
+        let full = respond::handle(&self.site, at, req).await;
+        (full.first().expect("a reply").to_vec(), fast)
     }
 }
 

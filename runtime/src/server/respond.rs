@@ -4,14 +4,14 @@
 
 use crate::dns::{Message, MessageType, Record, ResponseCode};
 use crate::plugin::{Answer, Outcome, Proto, Request};
-use crate::site::{CompiledBlocks, ListenAddr, Site};
+use crate::site::{CompiledBlocks, ListenAddr, Listener, Site};
+use crate::wire::WireQuery;
 use futures_util::FutureExt;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-/// Largest UDP reply we send even if the client advertises more (DNS flag day 2020).
-pub const UDP_PAYLOAD_CAP: u16 = 1232;
+pub use crate::wire::UDP_PAYLOAD_CAP;
 
 /// A packet after the header checks.
 #[derive(Debug)]
@@ -106,6 +106,25 @@ impl Wire {
             Wire::Many(v) => v.first().map(Vec::as_slice),
         }
     }
+}
+
+/// The fast lane for a query in the common shape: routes it by its wire
+/// name and runs its block's chain on the bytes. False if the query must
+/// take the full path ([`prepare`], [`handle`]).
+pub fn fast<C: CompiledBlocks>(
+    site: &Site<C>,
+    listener: &Listener,
+    q: &WireQuery<'_>,
+    out: &mut Vec<u8>,
+) -> bool {
+    let Some(block) = listener.route_wire(q.lname(), q.qtype) else {
+        return false;
+    };
+    if site.empty_blocks[block] {
+        return false;
+    }
+    // A panicking plugin declines here; the full path turns it into SERVFAIL.
+    std::panic::catch_unwind(AssertUnwindSafe(|| site.serve_wire(block, q, out))).unwrap_or(false)
 }
 
 /// Runs a query through the site and encodes the reply.

@@ -6,6 +6,7 @@
 use super::respond::{self, Prepared};
 use crate::plugin::Proto;
 use crate::site::{CompiledBlocks, ListenAddr};
+use crate::wire::WireQuery;
 use arc_swap::ArcSwap;
 use quinn_udp::{RecvMeta, Transmit, UdpSocketState};
 use std::future::Future;
@@ -92,6 +93,7 @@ pub(crate) async fn serve<C: CompiledBlocks>(
     let waiting = Arc::new(Semaphore::new(MAX_WAITING));
     let mut storage = vec![0u8; BATCH * MAX_QUERY];
     let mut metas = [RecvMeta::default(); BATCH];
+    let mut reply = Vec::with_capacity(usize::from(crate::wire::UDP_PAYLOAD_CAP));
     loop {
         let received = {
             let mut bufs: Vec<IoSliceMut<'_>> =
@@ -111,6 +113,8 @@ pub(crate) async fn serve<C: CompiledBlocks>(
                 }
             }
         };
+        let current = site.load_full();
+        let listener = current.listeners.get(&at);
         for (i, meta) in metas.iter().enumerate().take(received) {
             let data = &storage[i * MAX_QUERY..i * MAX_QUERY + meta.len.min(MAX_QUERY)];
             let stride = if meta.stride == 0 {
@@ -121,11 +125,18 @@ pub(crate) async fn serve<C: CompiledBlocks>(
             for packet in data.chunks(stride) {
                 let from_ip = meta.dst_ip;
                 let local_addr = from_ip.map_or(local, |ip| SocketAddr::new(ip, local.port()));
+                if let Some(l) = listener
+                    && let Some(q) = WireQuery::parse(packet, Proto::Udp, meta.addr, local_addr)
+                    && respond::fast(&current, l, &q, &mut reply)
+                {
+                    sock.send(meta.addr, from_ip, &reply).await;
+                    continue;
+                }
                 match respond::prepare(packet, meta.addr, local_addr, Proto::Udp, &name) {
                     Prepared::Drop => {}
                     Prepared::Reply(bytes) => sock.send(meta.addr, from_ip, &bytes).await,
                     Prepared::Query(req) => {
-                        let site = site.load_full();
+                        let site = current.clone();
                         let peer = meta.addr;
                         let s = sock.clone();
                         let fut: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {

@@ -2,6 +2,7 @@ use super::setup::AnyConfig;
 use crate::dns::{RData, Record, RecordType};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
 use crate::site::BuildEnv;
+use crate::wire::WireQuery;
 use corec_compiler::Diagnostic;
 use hickory_proto::rr::rdata::HINFO;
 
@@ -18,6 +19,10 @@ pub struct Any;
 
 impl Plugin for Any {
     const NAME: &'static str = "any";
+
+    fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
+        RecordType::from(q.qtype) != RecordType::ANY && next.handle_wire(q, out)
+    }
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         if req.qtype() != RecordType::ANY {

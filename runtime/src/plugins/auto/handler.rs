@@ -2,8 +2,9 @@ use super::setup::AutoConfig;
 use crate::dns::{Name, Record, RecordType};
 use crate::plugin::{Handler, Outcome, Plugin, Request, Setup};
 use crate::plugins::file::zone::Zone;
-use crate::plugins::file::{Slot, in_zone, serve_zones};
+use crate::plugins::file::{Slot, in_zone, serve_zones, serve_zones_wire};
 use crate::site::{BuildEnv, ZoneSource, ZoneSources};
+use crate::wire::WireQuery;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use corec_compiler::Diagnostic;
 use std::collections::BTreeMap;
@@ -23,6 +24,10 @@ impl Plugin for Auto {
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         let slots = self.slots.load();
         serve_zones(Self::NAME, &slots, req, next).await
+    }
+
+    fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
+        serve_zones_wire(&self.slots.load(), q, out, next)
     }
 }
 
@@ -151,10 +156,12 @@ impl Scanner {
         let mut slots: Vec<Slot> = self
             .found
             .values()
-            .map(|f| Slot {
-                origin: f.origin.clone(),
-                zone: f.zone.clone(),
-                fallthrough: self.cfg.fallthrough.clone(),
+            .map(|f| {
+                Slot::new(
+                    f.origin.clone(),
+                    f.zone.clone(),
+                    self.cfg.fallthrough.clone(),
+                )
             })
             .collect();
         slots.sort_by_key(|s| std::cmp::Reverse(s.origin.len()));

@@ -1,6 +1,7 @@
 use super::setup::{BindConfig, Host};
 use crate::plugin::{Handler, Outcome, Plugin, Request, Setup};
 use crate::site::BuildEnv;
+use crate::wire::WireQuery;
 use corec_compiler::Diagnostic;
 use std::net::IpAddr;
 
@@ -13,6 +14,10 @@ impl Plugin for Bind {
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         next.handle(req).await
+    }
+
+    fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
+        next.handle_wire(q, out)
     }
 }
 

@@ -2,6 +2,7 @@ use super::setup::ChaosConfig;
 use crate::dns::{DNSClass, RData, Record, RecordType, TXT};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
 use crate::site::BuildEnv;
+use crate::wire::WireQuery;
 use corec_compiler::Diagnostic;
 use rand::seq::SliceRandom;
 
@@ -25,6 +26,11 @@ pub(crate) fn hostname() -> String {
 
 impl Plugin for Chaos {
     const NAME: &'static str = "chaos";
+
+    /// The fast lane carries only class IN: never ours.
+    fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
+        next.handle_wire(q, out)
+    }
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         if req.qclass() != DNSClass::CH || req.qtype() != RecordType::TXT {

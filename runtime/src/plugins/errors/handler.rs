@@ -2,6 +2,7 @@ use super::setup::{ErrorsConfig, Level};
 use crate::plugin::{Handler, Outcome, Plugin, PluginError, Request, Setup};
 use crate::plugins::log::format::TypeName;
 use crate::site::BuildEnv;
+use crate::wire::WireQuery;
 use corec_compiler::Diagnostic;
 use corec_compiler::duration::format_go_duration;
 use regex::Regex;
@@ -114,6 +115,11 @@ impl Plugin for Errors {
             self.report(req, e);
         }
         outcome
+    }
+
+    /// A fast answer is never an error: nothing to report.
+    fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
+        next.handle_wire(q, out)
     }
 }
 

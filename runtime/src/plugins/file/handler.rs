@@ -3,6 +3,7 @@ use super::zone::Zone;
 use crate::dns::{Name, RecordType, ResponseCode};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Proto, Request, Setup};
 use crate::site::BuildEnv;
+use crate::wire::WireQuery;
 use arc_swap::ArcSwapOption;
 use corec_compiler::Diagnostic;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,30 @@ pub(crate) struct Slot {
     pub(crate) origin: String,
     pub(crate) zone: Arc<ArcSwapOption<Zone>>,
     pub(crate) fallthrough: Option<Vec<String>>,
+    /// `origin` as a lowercase wire name, for the fast lane.
+    origin_wire: Box<[u8]>,
+}
+
+impl Slot {
+    /// Serves `origin` (lowercase, fully qualified) from `zone`.
+    pub(crate) fn new(
+        origin: String,
+        zone: Arc<ArcSwapOption<Zone>>,
+        fallthrough: Option<Vec<String>>,
+    ) -> Slot {
+        use crate::dns::BinEncodable;
+        let origin_wire = Name::from_ascii(&origin)
+            .ok()
+            .and_then(|n| n.to_lowercase().to_bytes().ok())
+            .unwrap_or_default()
+            .into();
+        Slot {
+            origin,
+            zone,
+            fallthrough,
+            origin_wire,
+        }
+    }
 }
 
 /// The file plugin.
@@ -66,16 +91,36 @@ pub(crate) async fn serve_zones<N: Handler>(
         return next.handle(req).await;
     }
     let mut m = req.reply();
-    m.metadata.authoritative = found.authoritative;
-    if found.nxdomain {
-        m.metadata.response_code = ResponseCode::NXDomain;
-    } else if found.yxdomain {
-        m.metadata.response_code = ResponseCode::YXDomain;
-    }
-    m.answers = found.answers;
-    m.authorities = found.authority;
-    m.additionals = found.additional;
+    found.fill(&mut m);
     Ok(Answer::reply(plugin, m))
+}
+
+/// [`serve_zones`] in the fast lane. Zones with `fallthrough` take the full
+/// path, which can tell NXDOMAIN before handing on.
+pub(crate) fn serve_zones_wire<N: Handler>(
+    slots: &[Slot],
+    q: &WireQuery<'_>,
+    out: &mut Vec<u8>,
+    next: &N,
+) -> bool {
+    let Some(slot) = slots
+        .iter()
+        .find(|s| crate::wire::in_zone(q.lname(), &s.origin_wire))
+    else {
+        return next.handle_wire(q, out);
+    };
+    if slot.fallthrough.is_some()
+        || matches!(
+            RecordType::from(q.qtype),
+            RecordType::AXFR | RecordType::IXFR
+        )
+    {
+        return false;
+    }
+    match &*slot.zone.load() {
+        Some(zone) => zone.answer_wire(q, out),
+        None => false,
+    }
 }
 
 impl Plugin for File {
@@ -83,6 +128,10 @@ impl Plugin for File {
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         serve_zones(Self::NAME, &self.slots, req, next).await
+    }
+
+    fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
+        serve_zones_wire(&self.slots, q, out, next)
     }
 }
 
@@ -249,11 +298,11 @@ impl Setup for File {
                         .changed(&origin_text.to_ascii_lowercase());
                 }
                 offer_for_transfer(env, Self::NAME, &origin_text.to_ascii_lowercase(), &zone);
-                slots.push(Slot {
-                    origin: origin_text.to_ascii_lowercase(),
+                slots.push(Slot::new(
+                    origin_text.to_ascii_lowercase(),
                     zone,
-                    fallthrough: fallthrough.clone(),
-                });
+                    fallthrough.clone(),
+                ));
             }
         }
         slots.sort_by_key(|s| std::cmp::Reverse(s.origin.len()));

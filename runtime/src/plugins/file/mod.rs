@@ -7,7 +7,7 @@ pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::File;
 #[cfg(feature = "serve")]
-pub(crate) use handler::{Slot, in_zone, offer_for_transfer, serve_zones};
+pub(crate) use handler::{Slot, in_zone, offer_for_transfer, serve_zones, serve_zones_wire};
 #[cfg(feature = "serve")]
 pub mod master;
 #[cfg(all(test, feature = "serve"))]

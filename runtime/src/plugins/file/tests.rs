@@ -268,3 +268,119 @@ async fn reload_on_serial_change_and_keep_old_on_error() {
         "a broken file keeps the old zone"
     );
 }
+
+/// Records in presentation form, lowercased: the lanes may differ in the
+/// case of names compressed against the question.
+fn lowered(records: &[crate::dns::Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| r.to_string().to_ascii_lowercase())
+        .collect()
+}
+
+/// The fast lane answers exactly as the full path does, over every owner of
+/// the differential zones (plain, NSEC- and NSEC3-signed) and names beside
+/// them, many types, with and without EDNS and DO; each query twice (the
+/// first renders the answer, the second copies it) in different case.
+#[tokio::test]
+async fn fast_lane_matches_the_full_path() {
+    use crate::dns::Message;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/differential");
+    let types = [
+        RecordType::A,
+        RecordType::AAAA,
+        RecordType::MX,
+        RecordType::NS,
+        RecordType::SOA,
+        RecordType::TXT,
+        RecordType::CNAME,
+        RecordType::DS,
+        RecordType::ANY,
+        RecordType::SRV,
+        RecordType::DNSKEY,
+        RecordType::NSEC,
+        RecordType::PTR,
+    ];
+    for file in [
+        "example.org.zone",
+        "example.org.signed",
+        "example.org.nsec3",
+    ] {
+        let path = dir.join(file);
+        let origin = Name::from_ascii("example.org.").unwrap();
+        let zone = Zone::parse(&std::fs::read_to_string(&path).unwrap(), &path, &origin).unwrap();
+        let mut names: Vec<String> = zone.records().map(|r| r.name.to_ascii()).collect();
+        names.dedup();
+        for extra in [
+            "nope",
+            "x.wild",
+            "a.b.wild",
+            "x.cwild",
+            "b.ent",
+            "x.redirect",
+            "x.away",
+            "deep.sub",
+            "x.fat",
+            "c.b.a.deep",
+            "c",
+        ] {
+            names.push(format!("{extra}.example.org."));
+        }
+        let site = TestSite::new(&format!("example.org:0 {{\n file {}\n}}", path.display()));
+        let mut fast_answers = 0;
+        for name in &names {
+            for &t in &types {
+                for variant in 0..4 {
+                    for round in 0..2 {
+                        let asked = if round == 0 {
+                            name.clone()
+                        } else {
+                            name.to_ascii_uppercase()
+                        };
+                        let mut case = Case::new(&asked, t);
+                        case = match variant {
+                            0 => case,
+                            1 => case.edns(1232),
+                            2 => case.dnssec(),
+                            _ => case.edns(512),
+                        };
+                        let (full, fast) = site.both_lanes(&case).await;
+                        let Some(fast) = fast else { continue };
+                        fast_answers += 1;
+                        let (a, b) = (
+                            Message::from_vec(&full).unwrap(),
+                            Message::from_vec(&fast).unwrap(),
+                        );
+                        let what = format!("{file}: {asked} {t} variant {variant}");
+                        assert_eq!(a.metadata, b.metadata, "{what}");
+                        assert_eq!(a.queries, b.queries, "{what}");
+                        assert_eq!(a.edns, b.edns, "{what}");
+                        assert_eq!(lowered(&a.answers), lowered(&b.answers), "{what}");
+                        assert_eq!(lowered(&a.authorities), lowered(&b.authorities), "{what}");
+                        assert_eq!(lowered(&a.additionals), lowered(&b.additionals), "{what}");
+                    }
+                }
+            }
+        }
+        assert!(
+            fast_answers > names.len() * types.len(),
+            "{file}: {fast_answers} fast answers"
+        );
+    }
+    // The common cases do take the fast lane.
+    let site = TestSite::new(&format!(
+        "example.org:0 {{\n file {}\n}}",
+        dir.join("example.org.zone").display()
+    ));
+    for (name, t) in [
+        ("www.example.org.", RecordType::A),
+        ("nope.example.org.", RecordType::A),
+        ("www.example.org.", RecordType::MX),
+        ("chain.example.org.", RecordType::A),
+    ] {
+        assert!(
+            site.both_lanes(&Case::new(name, t)).await.1.is_some(),
+            "{name} {t}"
+        );
+    }
+}

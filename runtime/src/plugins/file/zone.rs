@@ -7,6 +7,8 @@ use hickory_proto::rr::LowerName;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 
+mod answers;
+
 /// Why a zone file was rejected, with the line to blame when there is one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZoneError {
@@ -62,6 +64,8 @@ pub struct Zone {
     has_cuts: bool,
     /// The zone has DNAME records.
     has_dnames: bool,
+    /// Answers rendered for the fast lane.
+    answers: answers::AnswerCache,
 }
 
 /// An NSEC3 chain (RFC 5155): the hash parameters and the owners sorted by
@@ -281,6 +285,7 @@ impl Zone {
             nsec3,
             has_cuts,
             has_dnames,
+            answers: Default::default(),
         })
     }
 

@@ -4,8 +4,9 @@ use crate::dns::{
 };
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
 use crate::plugins::file::zone::Zone;
-use crate::plugins::file::{Slot, offer_for_transfer, serve_zones};
+use crate::plugins::file::{Slot, offer_for_transfer, serve_zones, serve_zones_wire};
 use crate::site::BuildEnv;
+use crate::wire::WireQuery;
 use arc_swap::ArcSwapOption;
 use corec_compiler::Diagnostic;
 use std::net::SocketAddr;
@@ -41,6 +42,11 @@ impl Plugin for Secondary {
             return next.handle(req).await;
         }
         serve_zones(Self::NAME, &self.slots, req, next).await
+    }
+
+    /// NOTIFY is not a QUERY, so only queries arrive here.
+    fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
+        serve_zones_wire(&self.slots, q, out, next)
     }
 }
 
@@ -253,11 +259,7 @@ impl Setup for Secondary {
                 }
                 let lower = origin_text.to_ascii_lowercase();
                 offer_for_transfer(env, Self::NAME, &lower, &zone);
-                slots.push(Slot {
-                    origin: lower,
-                    zone,
-                    fallthrough: stanza.fallthrough.clone(),
-                });
+                slots.push(Slot::new(lower, zone, stanza.fallthrough.clone()));
                 notify.push((stanza.primaries.clone(), wake));
             }
         }

@@ -3,6 +3,7 @@ use crate::dns::{Message, RData, Record, RecordType, ResponseCode};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Proto, Request, Setup};
 use crate::plugins::file::in_zone;
 use crate::site::{BuildEnv, ZoneSources};
+use crate::wire::WireQuery;
 use corec_compiler::Diagnostic;
 use hickory_proto::serialize::binary::BinEncodable;
 
@@ -51,6 +52,14 @@ impl Transfer {
 
 impl Plugin for Transfer {
     const NAME: &'static str = "transfer";
+
+    /// Only transfers are ours, and those never take the fast lane.
+    fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
+        !matches!(
+            RecordType::from(q.qtype),
+            RecordType::AXFR | RecordType::IXFR
+        ) && next.handle_wire(q, out)
+    }
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         let qtype = req.qtype();
