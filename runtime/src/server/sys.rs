@@ -88,3 +88,140 @@ pub(crate) fn interface_addrs(name: &str) -> Vec<std::net::IpAddr> {
     }
     out
 }
+
+/// One reply waiting in a batch: where it goes, the address it must come
+/// from (a wildcard socket answers from the address it was asked at), and
+/// where its bytes sit in the batch buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outgoing {
+    pub to: SocketAddr,
+    pub from: Option<std::net::IpAddr>,
+    pub range: (usize, usize),
+}
+
+/// Sends `batch` (bytes in `buf`) with one sendmmsg; returns how many the
+/// kernel took, from the front. Error only if it took none.
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub(crate) fn send_batch(
+    socket: &impl std::os::fd::AsRawFd,
+    v6_socket: bool,
+    buf: &[u8],
+    batch: &[Outgoing],
+) -> io::Result<usize> {
+    use std::net::IpAddr;
+    const MAX: usize = 64;
+    // Room for one IP_PKTINFO or IPV6_PKTINFO control message, aligned.
+    const CMSG_WORDS: usize = 8;
+    let n = batch.len().min(MAX);
+    let mut addrs: [std::mem::MaybeUninit<socket2::SockAddr>; MAX] =
+        [const { std::mem::MaybeUninit::uninit() }; MAX];
+    let mut iovs: [libc::iovec; MAX] = [libc::iovec {
+        iov_base: std::ptr::null_mut(),
+        iov_len: 0,
+    }; MAX];
+    let mut cmsgs = [[0u64; CMSG_WORDS]; MAX];
+    // SAFETY: mmsghdr is plain data; all-zero is a valid empty header.
+    let mut hdrs: [libc::mmsghdr; MAX] = unsafe { std::mem::zeroed() };
+    for (i, out) in batch[..n].iter().enumerate() {
+        let to = match (v6_socket, out.to) {
+            (true, SocketAddr::V4(v4)) => {
+                SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+            }
+            (_, to) => to,
+        };
+        let addr = addrs[i].write(socket2::SockAddr::from(to));
+        let bytes = &buf[out.range.0..out.range.1];
+        iovs[i] = libc::iovec {
+            iov_base: bytes.as_ptr() as *mut libc::c_void,
+            iov_len: bytes.len(),
+        };
+        let h = &mut hdrs[i].msg_hdr;
+        h.msg_name = addr.as_ptr() as *mut libc::c_void;
+        h.msg_namelen = addr.len();
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+        if let Some(from) = out.from {
+            let space = std::mem::size_of_val(&cmsgs[i]);
+            h.msg_control = cmsgs[i].as_mut_ptr().cast();
+            h.msg_controllen = space;
+            // SAFETY: msg_control points at `space` aligned bytes we own, enough
+            // for one pktinfo message (checked by CMSG_SPACE below).
+            unsafe {
+                let c = libc::CMSG_FIRSTHDR(h);
+                match (v6_socket, from) {
+                    (false, IpAddr::V4(ip)) => {
+                        let info = libc::in_pktinfo {
+                            ipi_ifindex: 0,
+                            ipi_spec_dst: libc::in_addr {
+                                s_addr: u32::from_ne_bytes(ip.octets()),
+                            },
+                            ipi_addr: libc::in_addr { s_addr: 0 },
+                        };
+                        let size = std::mem::size_of_val(&info) as u32;
+                        debug_assert!(libc::CMSG_SPACE(size) as usize <= space);
+                        (*c).cmsg_level = libc::IPPROTO_IP;
+                        (*c).cmsg_type = libc::IP_PKTINFO;
+                        (*c).cmsg_len = libc::CMSG_LEN(size) as _;
+                        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), info);
+                        h.msg_controllen = libc::CMSG_SPACE(size) as _;
+                    }
+                    (true, ip) => {
+                        let v6 = match ip {
+                            IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+                            IpAddr::V6(v6) => v6,
+                        };
+                        let info = libc::in6_pktinfo {
+                            ipi6_addr: libc::in6_addr {
+                                s6_addr: v6.octets(),
+                            },
+                            ipi6_ifindex: 0,
+                        };
+                        let size = std::mem::size_of_val(&info) as u32;
+                        debug_assert!(libc::CMSG_SPACE(size) as usize <= space);
+                        (*c).cmsg_level = libc::IPPROTO_IPV6;
+                        (*c).cmsg_type = libc::IPV6_PKTINFO;
+                        (*c).cmsg_len = libc::CMSG_LEN(size) as _;
+                        std::ptr::write_unaligned(libc::CMSG_DATA(c).cast(), info);
+                        h.msg_controllen = libc::CMSG_SPACE(size) as _;
+                    }
+                    // An IPv6 source on an IPv4 socket cannot be: send without one.
+                    (false, IpAddr::V6(_)) => {
+                        h.msg_control = std::ptr::null_mut();
+                        h.msg_controllen = 0;
+                    }
+                }
+            }
+        }
+    }
+    // SAFETY: `hdrs[..n]` point at addresses, iovecs and control buffers that
+    // live until the call returns.
+    let sent = unsafe {
+        libc::sendmmsg(
+            socket.as_raw_fd(),
+            hdrs.as_mut_ptr(),
+            n as libc::c_uint,
+            libc::MSG_DONTWAIT,
+        )
+    };
+    for a in &mut addrs[..n] {
+        // SAFETY: the first `n` were written above.
+        unsafe { a.assume_init_drop() };
+    }
+    if sent < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(sent as usize)
+    }
+}
+
+/// Without sendmmsg nothing is batched: the caller sends one by one.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn send_batch(
+    _socket: &impl std::os::fd::AsRawFd,
+    _v6_socket: bool,
+    _buf: &[u8],
+    _batch: &[Outgoing],
+) -> io::Result<usize> {
+    Ok(0)
+}

@@ -4,6 +4,7 @@
 //! (for an upstream, say) becomes a task, and those are bounded.
 
 use super::respond::{self, Prepared};
+use super::sys::Outgoing;
 use crate::plugin::Proto;
 use crate::site::{CompiledBlocks, ListenAddr};
 use crate::wire::WireQuery;
@@ -53,6 +54,35 @@ impl UdpShared {
         self.socket.local_addr()
     }
 
+    /// Sends a batch of replies, as many per system call as the kernel takes.
+    async fn send_batch(&self, bytes: &[u8], batch: &[Outgoing]) {
+        let v6 = self.local_addr().is_ok_and(|a| a.is_ipv6());
+        let mut done = 0;
+        while done < batch.len() {
+            match self.socket.try_io(Interest::WRITABLE, || {
+                super::sys::send_batch(&self.socket, v6, bytes, &batch[done..])
+            }) {
+                Ok(0) => break,
+                Ok(sent) => done += sent,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if self.socket.writable().await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    // The first message failed (an unreachable client, say): skip it.
+                    tracing::debug!("udp send to {}: {e}", batch[done].to);
+                    done += 1;
+                }
+            }
+        }
+        // Where sendmmsg is missing, one at a time.
+        for out in &batch[done..] {
+            self.send(out.to, out.from, &bytes[out.range.0..out.range.1])
+                .await;
+        }
+    }
+
     async fn send(&self, to: SocketAddr, from: Option<std::net::IpAddr>, bytes: &[u8]) {
         let t = Transmit {
             destination: to,
@@ -94,6 +124,11 @@ pub(crate) async fn serve<C: CompiledBlocks>(
     let mut storage = vec![0u8; BATCH * MAX_QUERY];
     let mut metas = [RecvMeta::default(); BATCH];
     let mut reply = Vec::with_capacity(usize::from(crate::wire::UDP_PAYLOAD_CAP));
+    // Fast-lane replies of one receive batch, sent together with sendmmsg.
+    let mut batch_bytes: Vec<u8> = Vec::with_capacity(BATCH * 512);
+    let mut batch: Vec<Outgoing> = Vec::with_capacity(BATCH);
+    // A socket bound to one address needs no source address per reply.
+    let wildcard = local.ip().is_unspecified();
     loop {
         let received = {
             let mut bufs: Vec<IoSliceMut<'_>> =
@@ -129,7 +164,13 @@ pub(crate) async fn serve<C: CompiledBlocks>(
                     && let Some(q) = WireQuery::parse(packet, Proto::Udp, meta.addr, local_addr)
                     && respond::fast(&current, l, &q, &mut reply)
                 {
-                    sock.send(meta.addr, from_ip, &reply).await;
+                    let start = batch_bytes.len();
+                    batch_bytes.extend_from_slice(&reply);
+                    batch.push(Outgoing {
+                        to: meta.addr,
+                        from: from_ip.filter(|_| wildcard),
+                        range: (start, batch_bytes.len()),
+                    });
                     continue;
                 }
                 match respond::prepare(packet, meta.addr, local_addr, Proto::Udp, &name) {
@@ -151,6 +192,9 @@ pub(crate) async fn serve<C: CompiledBlocks>(
                 }
             }
         }
+        sock.send_batch(&batch_bytes, &batch).await;
+        batch.clear();
+        batch_bytes.clear();
     }
 }
 
