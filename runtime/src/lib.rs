@@ -18,6 +18,8 @@ pub mod chain;
 pub mod server;
 #[cfg(feature = "serve")]
 pub mod site;
+#[cfg(feature = "serve")]
+pub mod upstream;
 
 #[cfg(feature = "serve")]
 pub mod build_cmd;

@@ -53,6 +53,9 @@ pub struct Request {
     pub server: Arc<str>,
     /// [`name`](Self::name), computed once: routing and most plugins need it.
     pub name_cache: std::sync::OnceLock<Arc<str>>,
+    /// How many times this query re-entered the server (0 for a client's
+    /// query; see `upstream`).
+    pub depth: u8,
 }
 
 impl Request {

@@ -7,6 +7,7 @@ use crate::chain::{DynNext, DynPlugin};
 use crate::dns::RecordType;
 use crate::plugin::{Handler, Outcome, Parse, Request, Setup};
 use crate::registry;
+use crate::upstream::Upstream;
 use crate::wire::WireQuery;
 use corec_compiler::{Block, Diagnostic, Diagnostics, Dispenser, Model, SourceMap, Transport};
 use std::collections::HashMap;
@@ -104,6 +105,7 @@ pub struct BuildEnv<'s> {
     /// Sources, for rendering positions in messages.
     pub sources: &'s SourceMap,
     shutdown: CancellationToken,
+    upstream: Upstream,
 }
 
 impl BuildEnv<'_> {
@@ -111,6 +113,11 @@ impl BuildEnv<'_> {
     /// background tasks (file reloaders, timers) stop on it.
     pub fn shutdown(&self) -> CancellationToken {
         self.shutdown.clone()
+    }
+
+    /// The way back into this site, for resolving names through it.
+    pub fn upstream(&self) -> Upstream {
+        self.upstream.clone()
     }
 
     /// A path relative to the block's `root`.
@@ -167,6 +174,7 @@ pub struct SiteBuilder<'m> {
     configs: Vec<BlockConfig>,
     diags: Diagnostics,
     shutdown: CancellationToken,
+    upstream: Upstream,
 }
 
 impl<'m> SiteBuilder<'m> {
@@ -177,6 +185,7 @@ impl<'m> SiteBuilder<'m> {
             configs: vec![BlockConfig::default(); model.blocks.len()],
             diags: Diagnostics::default(),
             shutdown: CancellationToken::new(),
+            upstream: Upstream::default(),
         }
     }
 
@@ -189,6 +198,7 @@ impl<'m> SiteBuilder<'m> {
                 block: &self.model.blocks[i],
                 sources: &self.model.sources,
                 shutdown: self.shutdown.clone(),
+                upstream: self.upstream.clone(),
             },
             diags: &mut self.diags,
         }
@@ -406,6 +416,7 @@ pub struct Site<C> {
     /// The loaded Corefile.
     pub model: Arc<Model>,
     shutdown: CancellationToken,
+    upstream: Upstream,
 }
 
 impl<C> Drop for Site<C> {
@@ -432,6 +443,14 @@ impl<C: CompiledBlocks> Site<C> {
         }
     }
 
+    /// The site behind an `Arc`, with its plugins' way back into it bound.
+    pub fn into_shared(self) -> Arc<Self> {
+        let site = Arc::new(self);
+        let weak: std::sync::Weak<dyn crate::upstream::Reenter> = Arc::downgrade(&site) as _;
+        site.upstream.bind(weak);
+        site
+    }
+
     /// Is this site running generated chains?
     pub fn is_compiled(&self) -> bool {
         matches!(self.active, Active::Compiled(_))
@@ -442,8 +461,9 @@ impl<C: CompiledBlocks> Site<C> {
     pub fn compiled(model: Model) -> Result<Self, Diagnostics> {
         let mut b = SiteBuilder::new(&model);
         let active = C::build(&mut b).map(Active::Compiled);
+        let upstream = b.upstream.clone();
         let (active, configs, shutdown) = Self::complete(active, b)?;
-        Ok(Self::assemble(active, configs, shutdown, model))
+        Ok(Self::assemble(active, configs, shutdown, upstream, model))
     }
 
     /// Builds chains from the registry.
@@ -468,8 +488,9 @@ impl<C: CompiledBlocks> Site<C> {
             blocks.push(chain);
         }
         let active = Some(Active::Interpreted(DynBlocks(blocks)));
+        let upstream = b.upstream.clone();
         let (active, configs, shutdown) = Self::complete(active, b)?;
-        Ok(Self::assemble(active, configs, shutdown, model))
+        Ok(Self::assemble(active, configs, shutdown, upstream, model))
     }
 
     /// The chains and block settings if every plugin built, else every error.
@@ -496,6 +517,7 @@ impl<C: CompiledBlocks> Site<C> {
         active: Active<C>,
         configs: Vec<BlockConfig>,
         shutdown: CancellationToken,
+        upstream: Upstream,
         model: Model,
     ) -> Self {
         let mut listeners: HashMap<ListenAddr, Listener> = HashMap::new();
@@ -533,6 +555,7 @@ impl<C: CompiledBlocks> Site<C> {
             fingerprint: model.fingerprint(),
             model: Arc::new(model),
             shutdown,
+            upstream,
         }
     }
 }

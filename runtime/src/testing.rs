@@ -114,6 +114,7 @@ impl Case {
             proto: self.proto,
             server: "dns://:53".into(),
             name_cache: Default::default(),
+            depth: 0,
         }
     }
 }

@@ -355,3 +355,65 @@ async fn file_answers_identically_in_both_modes() {
     assert!(!a.is_empty(), "the compiled server transfers the zone");
     assert_eq!(a, b, "AXFR differs between the modes");
 }
+
+/// A CNAME whose target is in another zone of the same server is followed
+/// through the server (file and template), in both modes and over UDP and
+/// TCP; a target the server cannot answer leaves the CNAME alone, and a
+/// CNAME loop across zones ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn cname_targets_are_resolved_through_the_server() {
+    let compiled = start_compiled(
+        corec_macros::corefile!("../fixtures/upstream/Corefile"),
+        None,
+    );
+    let interpreted = start_interpreted_file(Path::new("fixtures/upstream/Corefile"));
+    for (mode, udp_at, tcp_at) in [
+        ("compiled", compiled.udp, compiled.tcp),
+        ("interpreted", interpreted.udp, interpreted.tcp),
+    ] {
+        for tcp_too in [false, true] {
+            let ask = |name: &str| {
+                let q = query(name, RecordType::A);
+                async move {
+                    if tcp_too {
+                        tcp(tcp_at, &q).await
+                    } else {
+                        udp(udp_at, &q).await
+                    }
+                }
+            };
+            let m = ask("away.example.org.").await;
+            assert_eq!(
+                answers(&m),
+                [
+                    "away.example.org. 3600 IN CNAME www.example.net.",
+                    "www.example.net. 3600 IN A 192.0.2.77"
+                ],
+                "{mode}"
+            );
+            assert!(m.metadata.authoritative);
+            let m = ask("x.example.com.").await;
+            assert_eq!(
+                answers(&m),
+                [
+                    "www.example.net. 3600 IN A 192.0.2.77",
+                    "x.example.com. 60 IN CNAME www.example.net."
+                ],
+                "{mode}"
+            );
+            let m = ask("gone.example.org.").await;
+            assert_eq!(m.metadata.response_code, ResponseCode::NoError);
+            assert_eq!(
+                answers(&m),
+                ["gone.example.org. 3600 IN CNAME nothing.example.net."],
+                "{mode}"
+            );
+            let m = ask("loop.example.org.").await;
+            assert!(
+                (2..=20).contains(&m.answers.len()),
+                "{mode}: a bounded loop, got {:?}",
+                answers(&m)
+            );
+        }
+    }
+}

@@ -66,7 +66,7 @@ impl<C: CompiledBlocks> Server<C> {
     pub fn start_with(site: Site<C>, tcp_limits: tcp::TcpLimits) -> io::Result<Arc<Self>> {
         let udp_sockets = std::thread::available_parallelism().map_or(1, |n| n.get());
         let server = Arc::new(Server {
-            site: Arc::new(ArcSwap::from_pointee(site)),
+            site: Arc::new(ArcSwap::new(site.into_shared())),
             listeners: Mutex::new(HashMap::new()),
             tcp_limits,
             udp_sockets,
@@ -110,7 +110,7 @@ impl<C: CompiledBlocks> Server<C> {
             }
         }
         let keep: Vec<ListenAddr> = site.listeners.keys().copied().collect();
-        self.site.store(Arc::new(site));
+        self.site.store(site.into_shared());
         listeners.retain(|at, _| keep.contains(at));
         listeners.extend(added);
         Ok(())

@@ -60,6 +60,7 @@ pub fn prepare(
             proto,
             server: server.clone(),
             name_cache: Default::default(),
+            depth: 0,
         })),
         Err(_) => Prepared::Reply(header_reply(id, flags, ResponseCode::FormErr)),
     }

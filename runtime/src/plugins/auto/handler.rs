@@ -4,6 +4,7 @@ use crate::plugin::{Handler, Outcome, Plugin, Request, Setup};
 use crate::plugins::file::zone::Zone;
 use crate::plugins::file::{Slot, in_zone, serve_zones, serve_zones_wire};
 use crate::site::{BuildEnv, ZoneSource, ZoneSources};
+use crate::upstream::Upstream;
 use crate::wire::WireQuery;
 use arc_swap::{ArcSwap, ArcSwapOption};
 use corec_compiler::Diagnostic;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 pub struct Auto {
     /// The zones found so far, longest origin first.
     slots: Arc<ArcSwap<Vec<Slot>>>,
+    upstream: Upstream,
 }
 
 impl Plugin for Auto {
@@ -23,7 +25,7 @@ impl Plugin for Auto {
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         let slots = self.slots.load();
-        serve_zones(Self::NAME, &slots, req, next).await
+        serve_zones(Self::NAME, &slots, &self.upstream, req, next).await
     }
 
     fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
@@ -203,6 +205,9 @@ impl Setup for Auto {
                 }
             });
         }
-        Ok(Auto { slots })
+        Ok(Auto {
+            slots,
+            upstream: env.upstream(),
+        })
     }
 }

@@ -3,6 +3,7 @@ use super::zone::Zone;
 use crate::dns::{Name, RecordType, ResponseCode};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Proto, Request, Setup};
 use crate::site::BuildEnv;
+use crate::upstream::Upstream;
 use crate::wire::WireQuery;
 use arc_swap::ArcSwapOption;
 use corec_compiler::Diagnostic;
@@ -47,6 +48,7 @@ impl Slot {
 pub struct File {
     /// Longest origin first, so the first match is the most specific.
     slots: Vec<Slot>,
+    upstream: Upstream,
 }
 
 /// Is `name` equal to or below `zone` (both lowercase FQDNs)?
@@ -61,6 +63,7 @@ pub(crate) fn in_zone(name: &str, zone: &str) -> bool {
 pub(crate) async fn serve_zones<N: Handler>(
     plugin: &'static str,
     slots: &[Slot],
+    upstream: &Upstream,
     req: &mut Request,
     next: &N,
 ) -> Outcome {
@@ -81,7 +84,14 @@ pub(crate) async fn serve_zones<N: Handler>(
     let Some(zone) = slot.zone.load_full() else {
         return Ok(Answer::Rcode(ResponseCode::ServFail));
     };
-    let found = zone.lookup(req.qname(), qtype, req.do_bit(), req.proto == Proto::Udp);
+    let mut found = zone.lookup(req.qname(), qtype, req.do_bit(), req.proto == Proto::Udp);
+    // A CNAME chain that leaves the zone is followed through the server
+    // itself; what it cannot answer leaves the chain for the client.
+    if let Some(target) = zone.external_target(&found, qtype)
+        && let Some(m) = upstream.lookup(req, target, qtype).await
+    {
+        found.answers.extend(m.answers);
+    }
     if found.nxdomain
         && slot
             .fallthrough
@@ -127,7 +137,7 @@ impl Plugin for File {
     const NAME: &'static str = "file";
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
-        serve_zones(Self::NAME, &self.slots, req, next).await
+        serve_zones(Self::NAME, &self.slots, &self.upstream, req, next).await
     }
 
     fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
@@ -306,6 +316,9 @@ impl Setup for File {
             }
         }
         slots.sort_by_key(|s| std::cmp::Reverse(s.origin.len()));
-        Ok(File { slots })
+        Ok(File {
+            slots,
+            upstream: env.upstream(),
+        })
     }
 }

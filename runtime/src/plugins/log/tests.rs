@@ -30,6 +30,7 @@ fn request(name: &str, qtype: RecordType) -> Request {
         proto: Proto::Udp,
         server: "dns://:53".into(),
         name_cache: Default::default(),
+        depth: 0,
     }
 }
 

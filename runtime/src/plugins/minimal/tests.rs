@@ -140,6 +140,7 @@ fn request(qname: &str, qtype: RecordType, dnssec_ok: bool) -> Request {
         proto: Proto::Udp,
         server: "dns://:53".into(),
         name_cache: Default::default(),
+        depth: 0,
     }
 }
 

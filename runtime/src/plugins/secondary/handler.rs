@@ -6,6 +6,7 @@ use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
 use crate::plugins::file::zone::Zone;
 use crate::plugins::file::{Slot, offer_for_transfer, serve_zones, serve_zones_wire};
 use crate::site::BuildEnv;
+use crate::upstream::Upstream;
 use crate::wire::WireQuery;
 use arc_swap::ArcSwapOption;
 use corec_compiler::Diagnostic;
@@ -21,6 +22,7 @@ pub struct Secondary {
     slots: Vec<Slot>,
     /// Per slot: who may NOTIFY it, and how to wake its refresher.
     notify: Vec<(Vec<SocketAddr>, Arc<Notify>)>,
+    upstream: Upstream,
 }
 
 impl Plugin for Secondary {
@@ -41,7 +43,7 @@ impl Plugin for Secondary {
             }
             return next.handle(req).await;
         }
-        serve_zones(Self::NAME, &self.slots, req, next).await
+        serve_zones(Self::NAME, &self.slots, &self.upstream, req, next).await
     }
 
     /// NOTIFY is not a QUERY, so only queries arrive here.
@@ -267,6 +269,10 @@ impl Setup for Secondary {
         let mut both: Vec<_> = slots.into_iter().zip(notify).collect();
         both.sort_by_key(|(s, _)| std::cmp::Reverse(s.origin.len()));
         let (slots, notify) = both.into_iter().unzip();
-        Ok(Secondary { slots, notify })
+        Ok(Secondary {
+            slots,
+            notify,
+            upstream: env.upstream(),
+        })
     }
 }

@@ -2,9 +2,10 @@ use super::names;
 use super::rr;
 use super::setup::{ANY, RrTemplate, SERVFAIL, TemplateConfig, TemplateSpec};
 use super::tmpl::{Data, MessageData, QuestionData};
-use crate::dns::{Edns, Message, Name, Record, ResponseCode};
+use crate::dns::{Edns, Message, Name, RData, Record, RecordType, ResponseCode};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, PluginError, Request, Setup};
 use crate::site::BuildEnv;
+use crate::upstream::Upstream;
 use corec_compiler::Diagnostic;
 use hickory_proto::rr::rdata::opt::EdnsOption;
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ const EDE_OPTION: u16 = 15;
 #[derive(Debug)]
 pub struct Template {
     templates: Vec<TemplateSpec>,
+    upstream: Upstream,
 }
 
 impl Plugin for Template {
@@ -23,6 +25,18 @@ impl Plugin for Template {
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         match self.answer(req)? {
+            Some(Answer::Reply(mut r)) => {
+                // An A or AAAA answered with a CNAME: its target is resolved
+                // through the server and appended, as CoreDNS does.
+                let qtype = req.qtype();
+                if matches!(qtype, RecordType::A | RecordType::AAAA)
+                    && let Some(RData::CNAME(target)) = r.message.answers.last().map(|a| &a.data)
+                    && let Some(m) = self.upstream.lookup(req, target.0.clone(), qtype).await
+                {
+                    r.message.answers.extend(m.answers);
+                }
+                Ok(Answer::Reply(r))
+            }
             Some(answer) => Ok(answer),
             None => next.handle(req).await,
         }
@@ -39,6 +53,7 @@ impl Setup for Template {
         }
         Ok(Template {
             templates: cfg.templates,
+            upstream: env.upstream(),
         })
     }
 }

@@ -46,6 +46,24 @@ struct Rendered {
     /// Answer, authority and additional counts.
     counts: [u16; 3],
     body: Box<[u8]>,
+    /// False: this question is answered on the full path only.
+    fast: bool,
+}
+
+impl Rendered {
+    /// Remembers that a question is answered on the full path only.
+    fn full_path() -> Rendered {
+        Rendered {
+            set: 0,
+            counts: [0; 3],
+            body: Box::default(),
+            fast: false,
+        }
+    }
+
+    fn write(&self, q: &WireQuery<'_>, out: &mut Vec<u8>) -> bool {
+        self.fast && q.write_reply(self.set, self.counts, &self.body, out)
+    }
 }
 
 /// The SOA of a negative answer, with its owner (the apex) left to point
@@ -110,7 +128,7 @@ impl Zone {
         if let Ok(map) = shard.read()
             && let Some(r) = map.get(key.as_slice())
         {
-            return q.write_reply(r.set, r.counts, &r.body, out);
+            return r.write(q, out);
         }
         let Ok(name) = Name::from_bytes(q.qname()) else {
             return false;
@@ -127,7 +145,7 @@ impl Zone {
         let Some(r) = self.render(&name, qtype, q) else {
             return false;
         };
-        let written = q.write_reply(r.set, r.counts, &r.body, out);
+        let written = r.write(q, out);
         if let Ok(mut map) = shard.write()
             && map.insert(key.as_slice().into(), r).is_none()
         {
@@ -139,6 +157,10 @@ impl Zone {
     /// The full lookup's answer, encoded behind `q`'s question.
     fn render(&self, name: &Name, qtype: RecordType, q: &WireQuery<'_>) -> Option<Rendered> {
         let found = self.lookup(name, qtype, q.dnssec_ok(), q.proto == Proto::Udp);
+        if self.external_target(&found, qtype).is_some() {
+            // The rest of the answer comes from elsewhere, each time.
+            return Some(Rendered::full_path());
+        }
         let mut m = Message::new(0, MessageType::Response, OpCode::Query);
         m.add_query(Query::query(name.clone(), qtype));
         found.fill(&mut m);
@@ -153,7 +175,22 @@ impl Zone {
             set: be(2) & (flags::AA | flags::RCODE),
             counts: [be(6), be(8), be(10)],
             body: bytes[12 + question.len()..].into(),
+            fast: true,
         })
+    }
+
+    /// Where the answer's CNAME chain leaves this zone, if it does and the
+    /// question is for other data.
+    pub(crate) fn external_target(&self, found: &Lookup, qtype: RecordType) -> Option<Name> {
+        if matches!(qtype, RecordType::CNAME | RecordType::ANY) {
+            return None;
+        }
+        match &found.answers.last()?.data {
+            RData::CNAME(target) if !self.origin.zone_of(&LowerName::new(&target.0)) => {
+                Some(target.0.clone())
+            }
+            _ => None,
+        }
     }
 
     /// The name does not exist and nothing above it (wildcard, cut, DNAME)
