@@ -5,6 +5,7 @@
 use super::respond::{self, Prepared, Wire};
 use crate::plugin::Proto;
 use crate::site::{CompiledBlocks, ListenAddr, Site};
+use crate::wire::WireQuery;
 use arc_swap::ArcSwap;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::net::SocketAddr;
@@ -83,6 +84,7 @@ async fn connection<C: CompiledBlocks>(
     // The read survives loop turns (a half-read frame must not be lost when
     // an answer is written in between), so it owns the read half.
     let mut reading = Some(Box::pin(read_frame(rd, limits)));
+    let mut reply = Vec::new();
     loop {
         let can_read = reading.is_some() && in_flight.len() < limits.max_in_flight;
         tokio::select! {
@@ -93,6 +95,16 @@ async fn connection<C: CompiledBlocks>(
                     continue;
                 };
                 reading = Some(Box::pin(read_frame(rd, limits)));
+                let current = site.load();
+                if let Some(l) = current.listeners.get(&at)
+                    && let Some(q) = WireQuery::parse(&frame, Proto::Tcp, peer, local)
+                    && respond::fast(&current, l, &q, &mut reply)
+                {
+                    drop(current);
+                    if !write_frame(&mut wr, &reply, limits).await { return; }
+                    continue;
+                }
+                drop(current);
                 match respond::prepare(&frame, peer, local, Proto::Tcp, &name) {
                     Prepared::Drop => {}
                     Prepared::Reply(bytes) => {

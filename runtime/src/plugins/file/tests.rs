@@ -280,7 +280,7 @@ fn lowered(records: &[crate::dns::Record]) -> Vec<String> {
 
 /// The fast lane answers exactly as the full path does, over every owner of
 /// the differential zones (plain, NSEC- and NSEC3-signed) and names beside
-/// them, many types, with and without EDNS and DO; each query twice (the
+/// them, many types, with and without EDNS and DO, over UDP and TCP; each query twice (the
 /// first renders the answer, the second copies it) in different case.
 #[tokio::test]
 async fn fast_lane_matches_the_full_path() {
@@ -330,7 +330,7 @@ async fn fast_lane_matches_the_full_path() {
         let mut fast_answers = 0;
         for name in &names {
             for &t in &types {
-                for variant in 0..4 {
+                for variant in 0..5 {
                     for round in 0..2 {
                         let asked = if round == 0 {
                             name.clone()
@@ -342,7 +342,8 @@ async fn fast_lane_matches_the_full_path() {
                             0 => case,
                             1 => case.edns(1232),
                             2 => case.dnssec(),
-                            _ => case.edns(512),
+                            3 => case.edns(512),
+                            _ => case.dnssec().tcp(),
                         };
                         let (full, fast) = site.both_lanes(&case).await;
                         let Some(fast) = fast else { continue };
