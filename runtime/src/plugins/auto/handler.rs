@@ -56,7 +56,6 @@ impl ZoneSource for Found {
             z.soa().clone(),
             z.records()
                 .filter(|r| r.record_type() != RecordType::SOA)
-                .cloned()
                 .collect(),
         ))
     }

@@ -184,7 +184,6 @@ impl crate::site::ZoneSource for Source {
         let rest = zone
             .records()
             .filter(|r| r.record_type() != RecordType::SOA)
-            .cloned()
             .collect();
         Some((soa, rest))
     }

@@ -44,12 +44,23 @@ impl std::error::Error for ZoneSyntaxError {}
 /// and anchors relative `$INCLUDE`s) with `origin` as the initial origin.
 /// Returns the records in file order.
 pub fn parse_zone(text: &str, path: &Path, origin: &Name) -> Result<Vec<Record>, ZoneSyntaxError> {
+    let mut out = Vec::with_capacity(text.len() / 48);
+    parse_zone_each(text, path, origin, &mut |r| out.push(r))?;
+    Ok(out)
+}
+
+/// Like [`parse_zone`], but hands each record to `sink` as soon as it is
+/// parsed, so a large zone never exists as one big `Vec<Record>`.
+pub fn parse_zone_each(
+    text: &str,
+    path: &Path,
+    origin: &Name,
+    sink: &mut dyn FnMut(Record),
+) -> Result<(), ZoneSyntaxError> {
     let mut origin = origin.clone();
     origin.set_fqdn(true);
     let mut state = State::new(origin);
-    let mut out = Vec::with_capacity(text.len() / 48);
-    parse_text(text, path, &mut state, 0, &mut out)?;
-    Ok(out)
+    parse_text(text, path, &mut state, 0, sink)
 }
 
 // ---------------------------------------------------------------------------
@@ -115,7 +126,7 @@ fn parse_text(
     path: &Path,
     st: &mut State,
     depth: usize,
-    out: &mut Vec<Record>,
+    out: &mut dyn FnMut(Record),
 ) -> Result<(), ZoneSyntaxError> {
     let wrap = |f: Fail| ZoneSyntaxError {
         file: path.to_path_buf(),
@@ -130,7 +141,7 @@ fn parse_text(
             directive(text, &toks, path, st, depth, out)?;
         } else {
             let rec = record(text, &toks, leading_ws, st).map_err(wrap)?;
-            out.push(rec);
+            out(rec);
         }
     }
     Ok(())
@@ -142,7 +153,7 @@ fn directive(
     path: &Path,
     st: &mut State,
     depth: usize,
-    out: &mut Vec<Record>,
+    out: &mut dyn FnMut(Record),
 ) -> Result<(), ZoneSyntaxError> {
     let wrap = |f: Fail| ZoneSyntaxError {
         file: path.to_path_buf(),

@@ -153,6 +153,98 @@ fn any_and_additional() {
     assert!(texts(&r.additional).contains(&"mail.example.org. 3600 IN A 192.0.2.25".to_string()));
 }
 
+/// The zone keeps records in wire form: each type the parser knows must
+/// decode to what was parsed (names inside rdata keep their case).
+#[test]
+fn stored_records_decode_as_parsed() {
+    let data = [
+        "A 192.0.2.1",
+        "AAAA 2001:db8::1",
+        "NS Ns1.Example.ORG.",
+        "CNAME www",
+        "PTR host.example.net.",
+        "MX 10 Mail.example.org.",
+        "TXT \"hello world\" unquoted \"\\255\\000\"",
+        "SPF \"v=spf1 -all\"",
+        "SRV 10 5 5060 sip",
+        "NAPTR 100 10 \"U\" \"E2U+sip\" \"!^.*$!sip:info@example.org!\" .",
+        "HINFO \"Intel\" Linux",
+        "CAA 0 issue \"ca.example.net\"",
+        "CAA 128 tbs \"Unknown\"",
+        "TLSA 3 1 1 abcdef01",
+        "SMIMEA 3 0 1 abcd",
+        "SSHFP 1 1 0123456789abcdef0123456789abcdef01234567",
+        "OPENPGPKEY aGVsbG8=",
+        "CERT PGP 0 0 aGVsbG8=",
+        "DS 12345 8 2 0123456789ABCDEF0123",
+        "CDS 0 0 0 00",
+        "DNSKEY 256 3 13 aGVsbG8=",
+        "CDNSKEY 0 3 0 AA==",
+        "RRSIG A 13 3 3600 20361124025200 20261127025200 5573 example.org. aGVsbG8=",
+        "NSEC host A MX RRSIG NSEC TYPE1234",
+        "NSEC3 1 1 10 AABBCCDD 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR A RRSIG",
+        "NSEC3PARAM 1 0 10 -",
+        "CSYNC 66 3 A NS AAAA",
+        "ZONEMD 2026 1 1 abcdef",
+        "URI 10 1 \"https://example.org/\"",
+        "RP admin txt",
+        "AFSDB 1 afs",
+        "KX 10 kx",
+        "SVCB 1 svc alpn=h2,h3 port=8443",
+        "HTTPS 1 . alpn=h3",
+        "DNAME Target.example.net.",
+        "TYPE65280 \\# 3 abcdef",
+        "NULL \\# 0",
+    ];
+    let mut text = String::from("$TTL 300\n@ SOA ns hm 1 2 3 4 5\n");
+    for (i, d) in data.iter().enumerate() {
+        text.push_str(&format!("t{i} {d}\n"));
+    }
+    let origin = Name::from_ascii("example.org.").unwrap();
+    let path = Path::new("types.zone");
+    let parsed = super::master::parse_zone(&text, path, &origin).unwrap();
+    let zone = Zone::parse(&text, path, &origin).unwrap();
+    let stored: Vec<_> = zone.records().collect();
+    assert_eq!(texts(&stored), texts(&parsed));
+    for r in &parsed {
+        assert!(
+            stored.iter().any(|s| s.data == r.data && s.ttl == r.ttl),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn rrsets_drop_duplicates_and_take_the_first_ttl() {
+    let text = "$TTL 300\n@ SOA ns hm 1 2 3 4 5\n\
+                www 60 A 192.0.2.1\n\
+                x NS ns1.example.org.\n\
+                www 120 A 192.0.2.2\n\
+                www A 192.0.2.1\n\
+                x NS NS1.Example.Org.\n\
+                x NS ns2.example.org.\n\
+                www 30 RRSIG A 13 3 60 20361124025200 20261127025200 1 example.org. aGVsbG8=\n\
+                www 45 RRSIG A 13 3 60 20361124025200 20261127025200 2 example.org. aGVsbG8=\n";
+    let origin = Name::from_ascii("example.org.").unwrap();
+    let z = Zone::parse(text, Path::new("dups.zone"), &origin).unwrap();
+    let www = Name::from_ascii("www.example.org.").unwrap();
+    let r = z.lookup(&www, RecordType::A, true, true);
+    let got: Vec<_> = r.answers.iter().map(|r| (r.record_type(), r.ttl)).collect();
+    assert_eq!(
+        got,
+        [
+            (RecordType::A, 60),
+            (RecordType::A, 60),
+            (RecordType::RRSIG, 30),
+            (RecordType::RRSIG, 45)
+        ],
+        "one copy each, the first TTL; signatures keep theirs"
+    );
+    let r = q(&z, "x.example.org.", RecordType::NS);
+    assert_eq!(r.authority.len(), 2, "names in rdata compare without case");
+    assert_eq!(z.records().count(), 7);
+}
+
 fn bad(text: &str) -> (usize, String) {
     let e = Zone::parse(
         text,
