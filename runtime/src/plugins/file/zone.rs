@@ -8,6 +8,7 @@
 //! record sixteen.
 
 use crate::dns::{BinDecodable, BinEncodable, BinEncoder, Name, RData, Record, RecordType};
+use crate::wire::in_zone;
 use hickory_proto::rr::LowerName;
 use hickory_proto::serialize::binary::{BinDecoder, NameEncoding, Restrict};
 use std::hash::Hasher;
@@ -57,15 +58,6 @@ impl Wire {
     fn bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
-}
-
-/// Is the wire name `wire` equal to or below `zone` (both lowercase)?
-fn in_zone(mut wire: &[u8], zone: &[u8]) -> bool {
-    while wire.len() > zone.len() {
-        let label = wire.first().map_or(0, |&n| usize::from(n));
-        wire = wire.get(1 + label..).unwrap_or_default();
-    }
-    wire == zone
 }
 
 fn decode_name(wire: &[u8]) -> Name {
