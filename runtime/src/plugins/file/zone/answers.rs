@@ -23,18 +23,26 @@ use std::sync::{OnceLock, RwLock};
 
 const SHARDS: usize = 16;
 
+/// Most memory one zone version spends on rendered answers: every answer of
+/// a 10k-name zone fits many times over.
+const BUDGET: usize = 16 << 20;
+
+/// Map slot, boxes and allocator rounding per rendered answer.
+const ENTRY_OVERHEAD: usize = 80;
+
 /// Rendered answers of one zone version.
 #[derive(Default)]
 pub(crate) struct AnswerCache {
     shards: [RwLock<FxHashMap<Box<[u8]>, Rendered>>; SHARDS],
-    len: AtomicUsize,
+    /// Bytes held, roughly: keys, bodies and per-entry overhead.
+    held: AtomicUsize,
     negative: OnceLock<Option<NegativeSoa>>,
 }
 
 impl std::fmt::Debug for AnswerCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AnswerCache")
-            .field("len", &self.len.load(Ordering::Relaxed))
+            .field("held", &self.held.load(Ordering::Relaxed))
             .finish()
     }
 }
@@ -138,18 +146,20 @@ impl Zone {
         if !self.exists(&lower) {
             return !q.dnssec_ok() && self.simply_absent(&lower, qtype) && self.nxdomain(q, out);
         }
-        // Bounded: names that exist times the types asked, up to a limit.
-        if self.answers.len.load(Ordering::Relaxed) >= 2 * self.nodes.len() + 1024 {
+        // Bounded in bytes: past the budget (a huge zone, or a client asking
+        // every type of every name) answers are made on the full path.
+        if self.answers.held.load(Ordering::Relaxed) >= BUDGET {
             return false;
         }
         let Some(r) = self.render(&name, qtype, q) else {
             return false;
         };
         let written = r.write(q, out);
+        let size = key.len + r.body.len() + ENTRY_OVERHEAD;
         if let Ok(mut map) = shard.write()
             && map.insert(key.as_slice().into(), r).is_none()
         {
-            self.answers.len.fetch_add(1, Ordering::Relaxed);
+            self.answers.held.fetch_add(size, Ordering::Relaxed);
         }
         written
     }
