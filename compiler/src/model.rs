@@ -207,6 +207,9 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
             .flat_map(|d| d.tokens[1..].iter().map(|t| t.text.clone()))
             .collect();
         binds.sort();
+        // Blocks with a `view` filter may share a zone and port with others:
+        // each query goes to the first block whose filter admits it.
+        let filtered = sb.directives.iter().any(|d| d.name == "view");
         let mut addrs = Vec::new();
         for key in &sb.keys {
             match keys::parse_key(&key.text, opts.dns_port) {
@@ -225,7 +228,9 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
                             );
                         }
                         let identity = (z.clone(), binds.clone());
-                        if let Some(first) = seen.get(&identity) {
+                        if filtered {
+                            // Never a conflict.
+                        } else if let Some(first) = seen.get(&identity) {
                             diagnostics.push(
                                 Diagnostic::error(
                                     format!("cannot serve {z} - it is already defined"),

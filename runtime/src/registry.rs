@@ -137,6 +137,7 @@ fn implemented() -> Vec<Implemented> {
         implemented!("auto", auto::Auto, AutoConfig, false),
         implemented!("secondary", secondary::Secondary, SecondaryConfig, false),
         implemented!("whoami", whoami::Whoami, WhoamiConfig, false),
+        implemented!("view", view::View, ViewConfig, true),
     ]
 }
 
@@ -192,6 +193,7 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
         "auto" => build_dyn::<auto::Auto>,
         "secondary" => build_dyn::<secondary::Secondary>,
         "whoami" => build_dyn::<whoami::Whoami>,
+        "view" => build_dyn::<view::View>,
         _ => return None,
     })
 }

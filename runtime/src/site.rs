@@ -6,6 +6,8 @@
 use crate::chain::{DynNext, DynPlugin};
 use crate::dns::RecordType;
 use crate::plugin::{Handler, Outcome, Parse, Request, Setup};
+use crate::plugins::view::ViewFilter;
+use crate::plugins::view::expr::QueryFacts;
 use crate::registry;
 use crate::upstream::Upstream;
 use crate::wire::WireQuery;
@@ -34,6 +36,8 @@ pub struct BlockConfig {
     pub zone_sources: ZoneSources,
     /// Told when a zone of the block is loaded or changes (*transfer* sends NOTIFY).
     pub zone_listeners: ZoneListeners,
+    /// `view`: the block only takes the queries this filter admits.
+    pub view: Option<Arc<ViewFilter>>,
 }
 
 /// Callbacks taking the origin of a zone whose data changed.
@@ -89,6 +93,7 @@ impl Default for BlockConfig {
             listen_hosts: Vec::new(),
             zone_sources: ZoneSources::default(),
             zone_listeners: ZoneListeners::default(),
+            view: None,
         }
     }
 }
@@ -314,14 +319,29 @@ impl std::fmt::Display for ListenAddr {
     }
 }
 
+/// A block serving a zone on a listener, with its `view` filter if any.
+#[derive(Debug, Clone)]
+struct Candidate {
+    block: usize,
+    view: Option<Arc<ViewFilter>>,
+}
+
+/// The first block of `candidates` (Corefile order) that takes the query.
+fn pick(candidates: &[Candidate], q: &dyn QueryFacts) -> Option<usize> {
+    candidates
+        .iter()
+        .find(|c| c.view.as_ref().is_none_or(|v| v.admits(q)))
+        .map(|c| c.block)
+}
+
 /// The zones one listener serves and the block each belongs to.
 #[derive(Debug)]
 pub struct Listener {
     /// CoreDNS's name for the listener (`dns://:53`), the `server` metric label.
     pub name: Arc<str>,
-    zones: HashMap<String, usize>,
+    zones: HashMap<String, Vec<Candidate>>,
     /// The same zones as lowercase wire names, for the fast lane.
-    wire_zones: HashMap<Box<[u8]>, usize>,
+    wire_zones: HashMap<Box<[u8]>, Vec<Candidate>>,
     /// Non-IN classes are passed to the chain (chaos or forward is loaded).
     pub allow_non_in: bool,
     /// `(zone, block)` in Corefile order, for startup messages.
@@ -331,32 +351,33 @@ pub struct Listener {
 impl Listener {
     /// The block serving `name` (lowercase, fully qualified): the longest
     /// matching zone, the root zone only as a fallback, and for DS the
-    /// parent-most matching zone so the parent side answers.
-    pub fn route(&self, name: &str, qtype: RecordType) -> Option<usize> {
+    /// parent-most matching zone so the parent side answers. Where blocks
+    /// with views share a zone, the first whose filter admits the query wins.
+    pub fn route(&self, name: &str, qtype: RecordType, q: &dyn QueryFacts) -> Option<usize> {
         let mut found = None;
         for suffix in suffixes(name) {
-            if let Some(&b) = self.zones.get(suffix) {
+            if let Some(b) = self.zones.get(suffix).and_then(|c| pick(c, q)) {
                 if qtype != RecordType::DS {
                     return Some(b);
                 }
                 found = Some(b);
             }
         }
-        found.or_else(|| self.zones.get(".").copied())
+        found.or_else(|| self.zones.get(".").and_then(|c| pick(c, q)))
     }
 
     /// [`route`](Self::route) for a lowercase wire name.
-    pub fn route_wire(&self, name: &[u8], qtype: u16) -> Option<usize> {
+    pub fn route_wire(&self, name: &[u8], qtype: u16, q: &dyn QueryFacts) -> Option<usize> {
         let mut found = None;
         for suffix in crate::wire::suffixes(name) {
-            if let Some(&b) = self.wire_zones.get(suffix) {
+            if let Some(b) = self.wire_zones.get(suffix).and_then(|c| pick(c, q)) {
                 if qtype != u16::from(RecordType::DS) {
                     return Some(b);
                 }
                 found = Some(b);
             }
         }
-        found.or_else(|| self.wire_zones.get(&[0u8][..]).copied())
+        found.or_else(|| self.wire_zones.get(&[0u8][..]).and_then(|c| pick(c, q)))
     }
 
     fn new(name: Arc<str>) -> Self {
@@ -369,14 +390,18 @@ impl Listener {
         }
     }
 
-    /// Serves `zone` (lowercase, fully qualified) from `block` unless an
-    /// earlier block already does.
-    fn add_zone(&mut self, zone: &str, block: usize) {
-        self.zones.entry(zone.to_string()).or_insert(block);
+    /// Serves `zone` (lowercase, fully qualified) from `block`, after the
+    /// blocks that already serve it.
+    fn add_zone(&mut self, zone: &str, block: usize, view: Option<Arc<ViewFilter>>) {
+        let c = Candidate { block, view };
+        self.zones
+            .entry(zone.to_string())
+            .or_default()
+            .push(c.clone());
         if let Ok(name) = crate::dns::Name::from_ascii(zone) {
             use crate::dns::BinEncodable;
             let wire = name.to_lowercase().to_bytes().unwrap_or_default();
-            self.wire_zones.entry(wire.into()).or_insert(block);
+            self.wire_zones.entry(wire.into()).or_default().push(c);
         }
         self.zone_list.push((zone.to_string(), block));
     }
@@ -539,7 +564,7 @@ impl<C: CompiledBlocks> Site<C> {
                         .entry(la)
                         .or_insert_with(|| Listener::new(la.to_string().into()));
                     l.allow_non_in |= configs[i].allow_non_in;
-                    l.add_zone(&addr.zone, i);
+                    l.add_zone(&addr.zone, i, configs[i].view.clone());
                 }
             }
         }
@@ -567,20 +592,20 @@ mod tests {
     fn listener(zones: &[(&str, usize)]) -> Listener {
         let mut l = Listener::new("dns://:53".into());
         for (z, b) in zones {
-            l.add_zone(z, *b);
+            l.add_zone(z, *b, None);
         }
         l
     }
 
-    /// Routes by name and by wire name, which must agree.
+    /// Routes a query as a decoded request and as fast-lane bytes, which
+    /// must agree.
     fn route(l: &Listener, name: &str, qtype: RecordType) -> Option<usize> {
-        use crate::dns::BinEncodable;
-        let wire = crate::dns::Name::from_ascii(name)
-            .unwrap()
-            .to_bytes()
-            .unwrap();
-        let by_wire = l.route_wire(&wire, qtype.into());
-        assert_eq!(l.route(name, qtype), by_wire, "{name} {qtype}");
+        let req = crate::testing::Case::new(name, qtype).request();
+        let bytes = req.message.to_vec().unwrap();
+        let q = WireQuery::parse(&bytes, req.proto, req.client, req.local).unwrap();
+        let lower = req.name();
+        let by_wire = l.route_wire(q.lname(), qtype.into(), &q);
+        assert_eq!(l.route(&lower, qtype, &req), by_wire, "{name} {qtype}");
         by_wire
     }
 

@@ -154,6 +154,11 @@ impl<'a> WireQuery<'a> {
         })
     }
 
+    /// The query's size in bytes.
+    pub fn packet_len(&self) -> usize {
+        self.packet.len()
+    }
+
     /// The question name, lowercased, in wire form.
     pub fn lname(&self) -> &[u8] {
         &self.lower[..self.qname_len]
@@ -217,6 +222,17 @@ impl<'a> WireQuery<'a> {
             out.extend_from_slice(&[0, 0]); // no options
         }
         true
+    }
+}
+
+/// An IPv4-mapped IPv6 address as plain IPv4.
+pub fn unmap(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
+            None => addr,
+        },
+        v4 => v4,
     }
 }
 

@@ -6,3 +6,4 @@ mod malformed;
 mod reload;
 mod tcp;
 mod transfer;
+mod view;

@@ -21,4 +21,5 @@ pub mod root;
 pub mod secondary;
 pub mod template;
 pub mod transfer;
+pub mod view;
 pub mod whoami;

@@ -66,16 +66,7 @@ pub fn prepare(
     }
 }
 
-/// An IPv4-mapped IPv6 address as plain IPv4.
-pub fn unmap(addr: SocketAddr) -> SocketAddr {
-    match addr {
-        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
-            Some(v4) => SocketAddr::new(v4.into(), v6.port()),
-            None => addr,
-        },
-        v4 => v4,
-    }
-}
+pub use crate::wire::unmap;
 
 /// A header-only reply: same ID, opcode and RD; QR set; no sections.
 fn header_reply(id: u16, query_flags: u16, rcode: ResponseCode) -> Vec<u8> {
@@ -118,7 +109,7 @@ pub fn fast<C: CompiledBlocks>(
     q: &WireQuery<'_>,
     out: &mut Vec<u8>,
 ) -> bool {
-    let Some(block) = listener.route_wire(q.lname(), q.qtype) else {
+    let Some(block) = listener.route_wire(q.lname(), q.qtype, q) else {
         return false;
     };
     if site.empty_blocks[block] {
@@ -149,7 +140,7 @@ pub async fn run<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, req: &mut Re
     if req.qclass() != crate::dns::DNSClass::IN && !listener.allow_non_in {
         return Ok(Answer::Rcode(ResponseCode::Refused));
     }
-    let Some(block) = listener.route(&req.name(), req.qtype()) else {
+    let Some(block) = listener.route(&req.name(), req.qtype(), req) else {
         return Ok(Answer::Rcode(ResponseCode::Refused));
     };
     if site.empty_blocks[block] {
