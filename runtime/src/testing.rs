@@ -214,7 +214,13 @@ impl TestSite {
         let fast = crate::wire::WireQuery::parse(&bytes, req.proto, req.client, req.local)
             .is_some_and(|q| respond::fast(&self.site, listener, &q, &mut out))
             .then_some(out);
-        let full = respond::handle(&self.site, at, req).await;
+        // The full path from the same bytes, as the server reads them.
+        let respond::Prepared::Query(full_req) =
+            respond::prepare(&bytes, req.client, req.local, req.proto, &req.server)
+        else {
+            panic!("not a query");
+        };
+        let full = respond::handle(&self.site, at, *full_req).await;
         (full.first().expect("a reply").to_vec(), fast)
     }
 }

@@ -1,7 +1,8 @@
 use super::setup::WhoamiConfig;
 use crate::dns::{A, AAAA, Name, RData, Record, SRV};
-use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
+use crate::plugin::{Answer, Handler, Outcome, Plugin, Proto, Request, Setup};
 use crate::site::BuildEnv;
+use crate::wire::WireQuery;
 use corec_compiler::Diagnostic;
 use std::net::IpAddr;
 
@@ -31,6 +32,42 @@ impl Plugin for Whoami {
                 .push(Record::from_rdata(srv_name, 0, RData::SRV(srv)));
         }
         Ok(Answer::reply(Self::NAME, m))
+    }
+
+    fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, _next: &N) -> bool {
+        // The same two records as above, both owned by pointers into the question.
+        let mut body = [0u8; 2 * 28 + 7];
+        let mut at = 0;
+        let mut put = |bytes: &[u8]| {
+            body[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        };
+        const QNAME: [u8; 2] = [0xc0, 12];
+        let client = crate::wire::unmap(q.client);
+        put(&QNAME);
+        match client.ip() {
+            IpAddr::V4(v4) => {
+                put(&[0, 1, 0, 1, 0, 0, 0, 0, 0, 4]);
+                put(&v4.octets());
+            }
+            IpAddr::V6(v6) => {
+                put(&[0, 28, 0, 1, 0, 0, 0, 0, 0, 16]);
+                put(&v6.octets());
+            }
+        }
+        let with_srv = q.lname().len() + 5 <= 255;
+        if with_srv {
+            put(match q.proto {
+                Proto::Udp => b"\x04_udp",
+                Proto::Tcp => b"\x04_tcp",
+            });
+            put(&QNAME);
+            put(&[0, 33, 0, 1, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0]);
+            put(&client.port().to_be_bytes());
+            put(&[0]);
+        }
+        let records = 1 + u16::from(with_srv);
+        q.write_reply(crate::wire::flags::AA, [0, 0, records], &body[..at], out)
     }
 }
 
