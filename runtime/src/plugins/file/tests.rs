@@ -477,3 +477,79 @@ async fn fast_lane_matches_the_full_path() {
         );
     }
 }
+
+/// Mutated queries never panic either lane, and whenever the fast lane
+/// answers one, the full path answers it the same way.
+#[tokio::test]
+async fn mutated_queries_are_safe_in_both_lanes() {
+    use crate::dns::Message;
+    use crate::server::respond::{self, Prepared};
+    use rand::{Rng, SeedableRng};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/differential");
+    let site = TestSite::new(&format!(
+        "example.org:0 {{\n file {}\n}}",
+        dir.join("example.org.signed").display()
+    ));
+    let at = *site.site.listeners.keys().next().unwrap();
+    let listener = &site.site.listeners[&at];
+    let seeds: Vec<Vec<u8>> = [
+        Case::new("www.example.org.", RecordType::A),
+        Case::new("nope.example.org.", RecordType::AAAA).edns(1232),
+        Case::new("x.wild.example.org.", RecordType::TXT).dnssec(),
+    ]
+    .iter()
+    .map(|c| c.request().message.to_vec().unwrap())
+    .collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261127);
+    let (mut fast_answers, mut agreed) = (0, 0);
+    for i in 0..20_000 {
+        let mut p = seeds[i % seeds.len()].clone();
+        for _ in 0..rng.random_range(1..4) {
+            match rng.random_range(0..3) {
+                _ if p.is_empty() => p.push(rng.random()),
+                0 => {
+                    let at = rng.random_range(0..p.len());
+                    p[at] = rng.random();
+                }
+                1 => p.truncate(rng.random_range(0..p.len())),
+                _ => p.push(rng.random()),
+            }
+        }
+        let client = "127.0.0.1:5353".parse().unwrap();
+        let mut out = Vec::new();
+        let fast = crate::wire::WireQuery::parse(&p, crate::plugin::Proto::Udp, client, client)
+            .is_some_and(|q| respond::fast(&site.site, listener, &q, &mut out));
+        let full = match respond::prepare(
+            &p,
+            client,
+            client,
+            crate::plugin::Proto::Udp,
+            &listener.name,
+        ) {
+            Prepared::Query(req) => respond::handle(&site.site, at, *req)
+                .await
+                .first()
+                .map(<[u8]>::to_vec),
+            Prepared::Reply(bytes) => Some(bytes),
+            Prepared::Drop => None,
+        };
+        if fast {
+            fast_answers += 1;
+            let full = full.expect("the full path answers what the fast lane answers");
+            let (a, b) = (
+                Message::from_vec(&full).unwrap(),
+                Message::from_vec(&out).unwrap(),
+            );
+            if a.metadata == b.metadata && lowered(&a.answers) == lowered(&b.answers) {
+                agreed += 1;
+            } else {
+                panic!("lanes differ on {p:02x?}:\n{a:?}\n{b:?}");
+            }
+        }
+    }
+    assert!(
+        fast_answers > 100,
+        "{fast_answers} mutated queries took the fast lane"
+    );
+    assert_eq!(agreed, fast_answers);
+}
