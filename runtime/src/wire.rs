@@ -154,9 +154,27 @@ impl<'a> WireQuery<'a> {
         })
     }
 
+    /// The query as received.
+    pub fn packet(&self) -> &'a [u8] {
+        self.packet
+    }
+
     /// The query's size in bytes.
     pub fn packet_len(&self) -> usize {
         self.packet.len()
+    }
+
+    /// The question name, lowercase, in presentation form with the final
+    /// dot, as `Request::name` gives it (this allocates).
+    pub fn name(&self) -> String {
+        use crate::dns::{BinDecodable, Name};
+        let mut s = Name::from_bytes(self.lname())
+            .map(|n| n.to_ascii())
+            .unwrap_or_default();
+        if !s.ends_with('.') {
+            s.push('.');
+        }
+        s
     }
 
     /// The question name, lowercased, in wire form.

@@ -2,7 +2,9 @@ use super::format::{Format, classify, rcode_reply};
 use super::setup::{Classes, LogConfig};
 use crate::dns::Message;
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
+use crate::server::respond::{Prepared, prepare};
 use crate::site::BuildEnv;
+use crate::wire::WireQuery;
 use corec_compiler::Diagnostic;
 use std::time::{Duration, Instant};
 
@@ -70,6 +72,29 @@ impl Plugin for Log {
         let outcome = next.handle(req).await;
         rule.log(req, &outcome, start.elapsed());
         outcome
+    }
+
+    /// A fast answer is logged from the decoded query and reply, so the line
+    /// is the one the full path would print.
+    fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
+        let name = q.name();
+        let Some(rule) = self.rules.iter().find(|r| in_scope(&r.name, &name)) else {
+            return next.handle_wire(q, out);
+        };
+        let start = Instant::now();
+        if !next.handle_wire(q, out) {
+            return false;
+        }
+        let took = start.elapsed();
+        let server: std::sync::Arc<str> = std::sync::Arc::from("");
+        if let Prepared::Query(req) = prepare(q.packet(), q.client, q.local, q.proto, &server)
+            && let Ok(mut reply) = Message::from_vec(out)
+        {
+            // The full path logs the chain's reply, before the server adds the OPT.
+            reply.edns = None;
+            rule.log(&req, &Ok(Answer::reply(Self::NAME, reply)), took);
+        }
+        true
     }
 }
 

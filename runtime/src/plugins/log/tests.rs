@@ -572,3 +572,24 @@ fn readme_examples_load() {
         TestSite::new(corefile);
     }
 }
+
+/// Behind *log*, whoami still answers in the fast lane, and the line logged
+/// for it is the full path's, duration aside.
+#[tokio::test]
+async fn fast_answers_are_logged_like_full_ones() {
+    let site = TestSite::new("example.org:0 {\n log\n whoami\n}");
+    for case in [
+        Case::new("Example.ORG.", RecordType::A),
+        Case::new("www.example.org.", RecordType::AAAA)
+            .edns(1232)
+            .tcp(),
+    ] {
+        let (buf, _guard) = capture();
+        let (full, fast) = site.both_lanes(&case).await;
+        assert_eq!(Some(full), fast, "{case:?}");
+        let lines = buf.lines();
+        assert_eq!(lines.len(), 2, "one line per lane: {lines:?}");
+        let strip = |l: &str| l.rsplit_once(' ').map(|(head, _)| head.to_string());
+        assert_eq!(strip(&lines[0]), strip(&lines[1]));
+    }
+}

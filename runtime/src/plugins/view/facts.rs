@@ -62,7 +62,7 @@ impl QueryFacts for WireQuery<'_> {
         self.local.port()
     }
     fn qname(&self) -> String {
-        presentation(self.lname())
+        self.name()
     }
     fn qtype(&self) -> u16 {
         self.qtype
@@ -91,17 +91,4 @@ impl QueryFacts for WireQuery<'_> {
     fn bufsize(&self) -> u16 {
         self.edns.map_or(512, |e| e.payload.max(512))
     }
-}
-
-/// A lowercase wire name in presentation form with the final dot, as
-/// `Request::name` gives it.
-fn presentation(wire: &[u8]) -> String {
-    use crate::dns::{BinDecodable, Name};
-    let mut s = Name::from_bytes(wire)
-        .map(|n| n.to_ascii())
-        .unwrap_or_default();
-    if !s.ends_with('.') {
-        s.push('.');
-    }
-    s
 }
