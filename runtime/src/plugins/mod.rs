@@ -2,6 +2,7 @@
 //! Corefile syntax (always compiled, so `corefile!` can validate it),
 //! `handler.rs` the query path, `README.md` the user documentation.
 
+pub mod acl;
 pub mod any;
 pub mod auto;
 pub mod bind;
