@@ -113,6 +113,7 @@ macro_rules! implemented {
 fn implemented() -> Vec<Implemented> {
     vec![
         implemented!("root", root::Root, RootConfig, true),
+        implemented!("cancel", cancel::Cancel, CancelConfig, false),
         implemented!("bind", bind::Bind, BindConfig, true),
         implemented!("nsid", nsid::Nsid, NsidConfig, false),
         implemented!("bufsize", bufsize::Bufsize, BufsizeConfig, false),
@@ -174,6 +175,7 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
     use plugins::*;
     Some(match name {
         "root" => build_dyn::<root::Root>,
+        "cancel" => build_dyn::<cancel::Cancel>,
         "bind" => build_dyn::<bind::Bind>,
         "nsid" => build_dyn::<nsid::Nsid>,
         "bufsize" => build_dyn::<bufsize::Bufsize>,
