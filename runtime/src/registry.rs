@@ -114,6 +114,7 @@ fn implemented() -> Vec<Implemented> {
     vec![
         implemented!("root", root::Root, RootConfig, true),
         implemented!("cancel", cancel::Cancel, CancelConfig, false),
+        implemented!("timeouts", timeouts::Timeouts, TimeoutsConfig, true),
         implemented!("bind", bind::Bind, BindConfig, true),
         implemented!("nsid", nsid::Nsid, NsidConfig, false),
         implemented!("bufsize", bufsize::Bufsize, BufsizeConfig, false),
@@ -176,6 +177,7 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
     Some(match name {
         "root" => build_dyn::<root::Root>,
         "cancel" => build_dyn::<cancel::Cancel>,
+        "timeouts" => build_dyn::<timeouts::Timeouts>,
         "bind" => build_dyn::<bind::Bind>,
         "nsid" => build_dyn::<nsid::Nsid>,
         "bufsize" => build_dyn::<bufsize::Bufsize>,

@@ -6,4 +6,5 @@ mod differential;
 mod malformed;
 mod reload;
 mod tcp;
+mod timeouts;
 mod transfer;

@@ -22,5 +22,6 @@ pub mod nsid;
 pub mod root;
 pub mod secondary;
 pub mod template;
+pub mod timeouts;
 pub mod transfer;
 pub mod whoami;
