@@ -122,6 +122,7 @@ fn implemented() -> Vec<Implemented> {
         implemented!("errors", errors::Errors, ErrorsConfig, false),
         implemented!("log", log::Log, LogConfig, false),
         implemented!("local", local::Local, LocalConfig, false),
+        implemented!("dns64", dns64::Dns64, Dns64Config, false),
         implemented!("any", any::Any, AnyConfig, false),
         implemented!("chaos", chaos::Chaos, ChaosConfig, false),
         implemented!(
@@ -185,6 +186,7 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
         "errors" => build_dyn::<errors::Errors>,
         "log" => build_dyn::<log::Log>,
         "local" => build_dyn::<local::Local>,
+        "dns64" => build_dyn::<dns64::Dns64>,
         "any" => build_dyn::<any::Any>,
         "chaos" => build_dyn::<chaos::Chaos>,
         "loadbalance" => build_dyn::<loadbalance::Loadbalance>,

@@ -10,6 +10,7 @@ pub mod bufsize;
 pub mod cancel;
 pub mod chaos;
 pub mod debug;
+pub mod dns64;
 pub mod errors;
 pub mod file;
 pub mod header;
