@@ -5,6 +5,7 @@ mod conformance;
 mod differential;
 mod malformed;
 mod reload;
+mod rewrite;
 mod tcp;
 mod timeouts;
 mod transfer;

@@ -20,6 +20,7 @@ pub mod local;
 pub mod log;
 pub mod minimal;
 pub mod nsid;
+pub mod rewrite;
 pub mod root;
 pub mod secondary;
 pub mod template;
