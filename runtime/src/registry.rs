@@ -113,6 +113,8 @@ macro_rules! implemented {
 fn implemented() -> Vec<Implemented> {
     vec![
         implemented!("root", root::Root, RootConfig, true),
+        implemented!("cancel", cancel::Cancel, CancelConfig, false),
+        implemented!("timeouts", timeouts::Timeouts, TimeoutsConfig, true),
         implemented!("bind", bind::Bind, BindConfig, true),
         implemented!("nsid", nsid::Nsid, NsidConfig, false),
         implemented!("bufsize", bufsize::Bufsize, BufsizeConfig, false),
@@ -120,6 +122,7 @@ fn implemented() -> Vec<Implemented> {
         implemented!("errors", errors::Errors, ErrorsConfig, false),
         implemented!("log", log::Log, LogConfig, false),
         implemented!("local", local::Local, LocalConfig, false),
+        implemented!("dns64", dns64::Dns64, Dns64Config, false),
         implemented!("any", any::Any, AnyConfig, false),
         implemented!("chaos", chaos::Chaos, ChaosConfig, false),
         implemented!(
@@ -130,6 +133,8 @@ fn implemented() -> Vec<Implemented> {
         ),
         implemented!("header", header::Header, HeaderConfig, false),
         implemented!("minimal", minimal::Minimal, MinimalConfig, false),
+        implemented!("rewrite", rewrite::Rewrite, RewriteConfig, false),
+        implemented!("acl", acl::Acl, AclConfig, false),
         implemented!("template", template::Template, TemplateConfig, false),
         implemented!("transfer", transfer::Transfer, TransferConfig, false),
         implemented!("hosts", hosts::Hosts, HostsConfig, false),
@@ -174,6 +179,8 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
     use plugins::*;
     Some(match name {
         "root" => build_dyn::<root::Root>,
+        "cancel" => build_dyn::<cancel::Cancel>,
+        "timeouts" => build_dyn::<timeouts::Timeouts>,
         "bind" => build_dyn::<bind::Bind>,
         "nsid" => build_dyn::<nsid::Nsid>,
         "bufsize" => build_dyn::<bufsize::Bufsize>,
@@ -181,11 +188,14 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
         "errors" => build_dyn::<errors::Errors>,
         "log" => build_dyn::<log::Log>,
         "local" => build_dyn::<local::Local>,
+        "dns64" => build_dyn::<dns64::Dns64>,
         "any" => build_dyn::<any::Any>,
         "chaos" => build_dyn::<chaos::Chaos>,
         "loadbalance" => build_dyn::<loadbalance::Loadbalance>,
         "header" => build_dyn::<header::Header>,
         "minimal" => build_dyn::<minimal::Minimal>,
+        "rewrite" => build_dyn::<rewrite::Rewrite>,
+        "acl" => build_dyn::<acl::Acl>,
         "template" => build_dyn::<template::Template>,
         "transfer" => build_dyn::<transfer::Transfer>,
         "hosts" => build_dyn::<hosts::Hosts>,

@@ -38,6 +38,34 @@ pub struct BlockConfig {
     pub zone_listeners: ZoneListeners,
     /// `view`: the block only takes the queries this filter admits.
     pub view: Option<Arc<ViewFilter>>,
+    /// Connection limits for the block's TCP listeners (`timeouts`).
+    pub conn_limits: ConnLimits,
+}
+
+/// Limits of connection-oriented transports a block sets (`timeouts`);
+/// `None` keeps the server's default. When several blocks share a listener,
+/// the last block that sets a value decides it, as in CoreDNS.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnLimits {
+    /// Time allowed to receive a query once it has started.
+    pub read: Option<std::time::Duration>,
+    /// Time allowed to write a reply.
+    pub write: Option<std::time::Duration>,
+    /// Time a connection may wait for its next query.
+    pub idle: Option<std::time::Duration>,
+    /// Queries served on one connection before it is closed; `Some(None)`
+    /// is explicitly unlimited.
+    pub max_queries: Option<Option<u64>>,
+}
+
+impl ConnLimits {
+    /// Lays the values `other` sets over these.
+    pub fn overlay(&mut self, other: &ConnLimits) {
+        self.read = other.read.or(self.read);
+        self.write = other.write.or(self.write);
+        self.idle = other.idle.or(self.idle);
+        self.max_queries = other.max_queries.or(self.max_queries);
+    }
 }
 
 /// Callbacks taking the origin of a zone whose data changed.
@@ -94,6 +122,7 @@ impl Default for BlockConfig {
             zone_sources: ZoneSources::default(),
             zone_listeners: ZoneListeners::default(),
             view: None,
+            conn_limits: ConnLimits::default(),
         }
     }
 }
@@ -344,6 +373,8 @@ pub struct Listener {
     wire_zones: HashMap<Box<[u8]>, Vec<Candidate>>,
     /// Non-IN classes are passed to the chain (chaos or forward is loaded).
     pub allow_non_in: bool,
+    /// Connection limits its blocks set (`timeouts`).
+    pub conn_limits: ConnLimits,
     /// `(zone, block)` in Corefile order, for startup messages.
     pub zone_list: Vec<(String, usize)>,
 }
@@ -386,6 +417,7 @@ impl Listener {
             zones: HashMap::new(),
             wire_zones: HashMap::new(),
             allow_non_in: false,
+            conn_limits: ConnLimits::default(),
             zone_list: Vec::new(),
         }
     }
@@ -564,6 +596,7 @@ impl<C: CompiledBlocks> Site<C> {
                         .entry(la)
                         .or_insert_with(|| Listener::new(la.to_string().into()));
                     l.allow_non_in |= configs[i].allow_non_in;
+                    l.conn_limits.overlay(&configs[i].conn_limits);
                     l.add_zone(&addr.zone, i, configs[i].view.clone());
                 }
             }

@@ -167,9 +167,10 @@ impl TestReply {
     }
 }
 
-/// An interpreted site for tests.
+/// An interpreted site for tests, shared as a running server's is, so its
+/// plugins can resolve names through it (`upstream`).
 pub(crate) struct TestSite {
-    pub site: Site<NoCompiled>,
+    pub site: std::sync::Arc<Site<NoCompiled>>,
 }
 
 impl TestSite {
@@ -179,7 +180,9 @@ impl TestSite {
         let sources = model.sources.clone();
         let site = Site::<NoCompiled>::interpreted(model)
             .unwrap_or_else(|d| panic!("{}", d.render(&sources)));
-        TestSite { site }
+        TestSite {
+            site: site.into_shared(),
+        }
     }
 
     pub async fn query(&self, case: Case) -> TestReply {
@@ -223,6 +226,23 @@ impl TestSite {
         let full = respond::handle(&self.site, at, *full_req).await;
         (full.first().expect("a reply").to_vec(), fast)
     }
+}
+
+/// Asserts two wire replies say the same (they may differ in name
+/// compression and in the case of names the server copied).
+pub(crate) fn assert_same(a: &[u8], b: &[u8], what: &str) {
+    let (a, b) = (Message::from_vec(a).unwrap(), Message::from_vec(b).unwrap());
+    let lowered = |rs: &[crate::dns::Record]| -> Vec<String> {
+        rs.iter()
+            .map(|r| r.to_string().to_ascii_lowercase())
+            .collect()
+    };
+    assert_eq!(a.metadata, b.metadata, "{what}");
+    assert_eq!(a.queries, b.queries, "{what}");
+    assert_eq!(a.edns, b.edns, "{what}");
+    assert_eq!(lowered(&a.answers), lowered(&b.answers), "{what}");
+    assert_eq!(lowered(&a.authorities), lowered(&b.authorities), "{what}");
+    assert_eq!(lowered(&a.additionals), lowered(&b.additionals), "{what}");
 }
 
 /// Builds an interpreted site from `corefile` and runs one query.

@@ -61,6 +61,16 @@ impl Upstream {
     /// listener, transport and DO bit). The reply if it is NOERROR; `None`
     /// otherwise, when unbound, or when the query is already too deep.
     pub async fn lookup(&self, req: &Request, name: Name, qtype: RecordType) -> Option<Message> {
+        self.resolve(req, name, qtype)
+            .await
+            .filter(|m| m.metadata.response_code == ResponseCode::NoError)
+    }
+
+    /// [`lookup`](Self::lookup) whatever the reply's rcode, as CoreDNS's
+    /// `Upstream.Lookup`: a chain that wrote nothing gives an empty reply
+    /// with its rcode. `None` when nothing would be sent, when unbound, or
+    /// when the query is already too deep.
+    pub async fn resolve(&self, req: &Request, name: Name, qtype: RecordType) -> Option<Message> {
         if req.depth >= MAX_DEPTH {
             return None;
         }
@@ -84,11 +94,14 @@ impl Upstream {
             name_cache: Default::default(),
             depth: req.depth + 1,
         };
-        match site.reenter(&mut sub).await {
-            Ok(Answer::Reply(r)) if r.message.metadata.response_code == ResponseCode::NoError => {
-                Some(r.message)
-            }
-            _ => None,
-        }
+        let rcode = match site.reenter(&mut sub).await {
+            Ok(Answer::Reply(r)) => return Some(r.message),
+            Ok(Answer::Rcode(rc)) => rc,
+            Err(e) => e.rcode,
+            Ok(Answer::Drop | Answer::Transfer { .. }) => return None,
+        };
+        let mut m = sub.reply();
+        m.metadata.response_code = rcode;
+        Some(m)
     }
 }

@@ -1,9 +1,12 @@
 //! corec's integration tests: one binary (fast to link), one module per area.
 
+mod acl;
 mod conformance;
 mod differential;
 mod malformed;
 mod reload;
+mod rewrite;
 mod tcp;
+mod timeouts;
 mod transfer;
 mod view;

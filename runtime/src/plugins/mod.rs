@@ -2,12 +2,15 @@
 //! Corefile syntax (always compiled, so `corefile!` can validate it),
 //! `handler.rs` the query path, `README.md` the user documentation.
 
+pub mod acl;
 pub mod any;
 pub mod auto;
 pub mod bind;
 pub mod bufsize;
+pub mod cancel;
 pub mod chaos;
 pub mod debug;
+pub mod dns64;
 pub mod errors;
 pub mod file;
 pub mod header;
@@ -17,9 +20,11 @@ pub mod local;
 pub mod log;
 pub mod minimal;
 pub mod nsid;
+pub mod rewrite;
 pub mod root;
 pub mod secondary;
 pub mod template;
+pub mod timeouts;
 pub mod transfer;
 pub mod view;
 pub mod whoami;

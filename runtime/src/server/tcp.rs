@@ -29,6 +29,19 @@ pub struct TcpLimits {
     pub max_connections: usize,
     /// Queries handled at once per connection.
     pub max_in_flight: usize,
+    /// Queries served on one connection before it is closed; `None` for no limit.
+    pub max_queries: Option<u64>,
+}
+
+impl TcpLimits {
+    /// These limits with the values a Corefile sets for the listener (`timeouts`).
+    pub fn with(mut self, set: &crate::site::ConnLimits) -> TcpLimits {
+        self.read = set.read.unwrap_or(self.read);
+        self.write = set.write.unwrap_or(self.write);
+        self.idle = set.idle.unwrap_or(self.idle);
+        self.max_queries = set.max_queries.unwrap_or(self.max_queries);
+        self
+    }
 }
 
 impl Default for TcpLimits {
@@ -39,6 +52,7 @@ impl Default for TcpLimits {
             write: Duration::from_secs(5),
             max_connections: 1024,
             max_in_flight: 16,
+            max_queries: None,
         }
     }
 }
@@ -61,6 +75,12 @@ pub(crate) async fn serve<C: CompiledBlocks>(
             drop(stream); // over the limit: close rather than queue
             continue;
         };
+        // The current configuration's limits, so a reload applies to new connections.
+        let limits = site
+            .load()
+            .listeners
+            .get(&at)
+            .map_or(limits, |l| limits.with(&l.conn_limits));
         let site = site.clone();
         let name = name.clone();
         tokio::spawn(async move {
@@ -85,6 +105,7 @@ async fn connection<C: CompiledBlocks>(
     // an answer is written in between), so it owns the read half.
     let mut reading = Some(Box::pin(read_frame(rd, limits)));
     let mut reply = Vec::new();
+    let mut queries: u64 = 0;
     loop {
         let can_read = reading.is_some() && in_flight.len() < limits.max_in_flight;
         tokio::select! {
@@ -94,21 +115,29 @@ async fn connection<C: CompiledBlocks>(
                     if in_flight.is_empty() { return; }
                     continue;
                 };
-                reading = Some(Box::pin(read_frame(rd, limits)));
+                queries += 1;
+                // The last query a connection may send: stop reading, close
+                // once it is answered.
+                reading = if limits.max_queries.is_some_and(|max| queries >= max) {
+                    None
+                } else {
+                    Some(Box::pin(read_frame(rd, limits)))
+                };
+                let done = reading.is_none();
                 let current = site.load();
                 if let Some(l) = current.listeners.get(&at)
                     && let Some(q) = WireQuery::parse(&frame, Proto::Tcp, peer, local)
                     && respond::fast(&current, l, &q, &mut reply)
                 {
                     drop(current);
-                    if !write_frame(&mut wr, &reply, limits).await { return; }
+                    if !write_frame(&mut wr, &reply, limits).await || (done && in_flight.is_empty()) { return; }
                     continue;
                 }
                 drop(current);
                 match respond::prepare(&frame, peer, local, Proto::Tcp, &name) {
-                    Prepared::Drop => {}
+                    Prepared::Drop => if done && in_flight.is_empty() { return; },
                     Prepared::Reply(bytes) => {
-                        if !write_frame(&mut wr, &bytes, limits).await { return; }
+                        if !write_frame(&mut wr, &bytes, limits).await || (done && in_flight.is_empty()) { return; }
                     }
                     Prepared::Query(req) => {
                         let site = site.load_full();

@@ -3,7 +3,7 @@
 
 #[cfg(feature = "serve")]
 mod handler;
-mod names;
+pub(crate) mod names;
 mod rr;
 pub mod setup;
 mod tmpl;
