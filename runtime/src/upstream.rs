@@ -83,6 +83,7 @@ impl Upstream {
             server: req.server.clone(),
             name_cache: Default::default(),
             depth: req.depth + 1,
+            refresh: false,
         };
         match site.reenter(&mut sub).await {
             Ok(Answer::Reply(r)) if r.message.metadata.response_code == ResponseCode::NoError => {
@@ -90,5 +91,16 @@ impl Upstream {
             }
             _ => None,
         }
+    }
+
+    /// Runs a request the caller built through the server, as if a client
+    /// had sent it (the *cache* refreshes entries this way). `None` when
+    /// unbound or when `req` is deeper than [`MAX_DEPTH`].
+    pub async fn resolve(&self, req: &mut Request) -> Option<Outcome> {
+        if req.depth > MAX_DEPTH {
+            return None;
+        }
+        let site = self.0.get()?.upgrade()?;
+        Some(site.reenter(req).await)
     }
 }

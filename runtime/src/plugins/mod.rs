@@ -6,6 +6,7 @@ pub mod any;
 pub mod auto;
 pub mod bind;
 pub mod bufsize;
+pub mod cache;
 pub mod chaos;
 pub mod debug;
 pub mod errors;
