@@ -1,5 +1,6 @@
 //! corec's integration tests: one binary (fast to link), one module per area.
 
+mod cache;
 mod conformance;
 mod differential;
 mod malformed;

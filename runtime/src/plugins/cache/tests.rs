@@ -1280,11 +1280,10 @@ async fn refresh_requests_bypass_the_lookup() {
 
 #[tokio::test(start_paused = true)]
 async fn refreshes_are_bounded() {
-    assert!(MAX_REFRESHES >= 16);
+    const { assert!(MAX_REFRESHES >= 16) };
     let rig = Rig::new("{\n serve_stale 1h\n }");
     rig.delay(Duration::from_secs(3600));
     for i in 0..(MAX_REFRESHES + 50) {
-        rig.script(www(10, 1));
         let name = format!("n{i}.example.org.");
         rig.script(reply(ResponseCode::NoError, vec![a(&name, 10, 1)], vec![]));
         rig.delay(Duration::ZERO);
@@ -1350,7 +1349,7 @@ async fn fast_lane_matches_the_full_path() {
             .map(|(i, c)| match pattern {
                 0 => c,
                 1 => c.to_ascii_uppercase(),
-                _ if (i * 7 + pattern) % 3 == 0 => c.to_ascii_uppercase(),
+                _ if (i * 7 + pattern).is_multiple_of(3) => c.to_ascii_uppercase(),
                 _ => c,
             })
             .collect()
@@ -1474,4 +1473,25 @@ fn an_entry_records_every_ttl_offset() {
         assert!(e.fast && e.any_case);
         assert_eq!(e.qclass, u16::from(DNSClass::IN));
     });
+}
+
+/// The cache's own refresh queries are neither logged nor reported as errors.
+#[tokio::test]
+async fn refresh_requests_are_not_logged() {
+    let (logs, _guard) = crate::testing::capture_logs();
+    let site = TestSite::new("example.org:0 {\n errors\n log\n cache\n}");
+    let at = *site.site.listeners.keys().next().unwrap();
+    let case = Case::new("www.example.org.", RecordType::A);
+    let mut req = case.request();
+    req.refresh = true;
+    let out = respond::run(&site.site, at, &mut req).await;
+    assert!(out.is_err(), "nothing after the cache");
+    let mut req = case.request();
+    respond::run(&site.site, at, &mut req).await.unwrap_err();
+    let lines = logs.wait_for(2).await;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines.iter().any(|l| l.contains("plugin/errors")),
+        "{lines:?}"
+    );
 }
