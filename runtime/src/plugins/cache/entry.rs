@@ -437,6 +437,139 @@ mod tests {
         assert_eq!(n.to_ascii(), "Other.NET.");
     }
 
+    /// A tiny deterministic generator for the property test below.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn pick<'a, T>(&mut self, from: &'a [T]) -> &'a T {
+            &from[(self.next() % from.len() as u64) as usize]
+        }
+    }
+
+    /// The claim the fast lane rests on: for an entry marked `any_case`,
+    /// the bytes with the question in any case decode and encode again to
+    /// themselves; for one marked `fast`, at least in lowercase. Checked on
+    /// many random replies full of names that repeat the question's labels
+    /// in every case, in compressed and uncompressed RDATA.
+    #[test]
+    fn copies_are_what_the_full_path_encodes_in_any_case() {
+        use crate::dns::{A, RData};
+        use hickory_proto::rr::rdata::{CNAME, MX, NS, SOA};
+        let lower = ["www", "example", "org", "a", "mail", "x"];
+        let other = ["WWW", "Www", "EXAMPLE", "Example", "ORG"];
+        let qnames = [
+            "www.example.org.",
+            "a.example.org.",
+            "example.org.",
+            "x.www.example.org.",
+        ];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let (mut fast, mut any_case) = (0, 0);
+        for _ in 0..2000 {
+            let qname = Name::from_ascii(*rng.pick(&qnames)).unwrap();
+            // Now and then enough names (all lowercase) to reach hickory's
+            // compression limits.
+            let most = if rng.next() % 10 == 0 { 60 } else { 5 };
+            let mut name = |rng: &mut Rng| {
+                let n = 1 + rng.next() % 4;
+                let text: Vec<&str> = (0..n)
+                    .map(|_| {
+                        if most == 5 && rng.next() % 16 == 0 {
+                            *rng.pick(&other)
+                        } else {
+                            *rng.pick(&lower)
+                        }
+                    })
+                    .collect();
+                Name::from_ascii(format!("{}.", text.join("."))).unwrap()
+            };
+            let mut reply = Message::new(0, MessageType::Response, OpCode::Query);
+            reply
+                .queries
+                .push(Query::query(qname.clone(), RecordType::A));
+            for section in 0..3 {
+                for _ in 0..rng.next() % most {
+                    let owner = if rng.next() % 3 == 0 {
+                        qname.clone()
+                    } else {
+                        name(&mut rng)
+                    };
+                    let data = match rng.next() % 6 {
+                        0 => RData::A(A([192, 0, 2, 1].into())),
+                        1 => RData::CNAME(CNAME(name(&mut rng))),
+                        2 => RData::NS(NS(name(&mut rng))),
+                        3 => RData::MX(MX::new(10, name(&mut rng))),
+                        4 => RData::SRV(crate::dns::SRV::new(0, 0, 53, name(&mut rng))),
+                        _ => RData::SOA(SOA::new(name(&mut rng), name(&mut rng), 1, 2, 3, 4, 5)),
+                    };
+                    let r = Record::from_rdata(owner, 60, data);
+                    match section {
+                        0 => reply.answers.push(r),
+                        1 => reply.authorities.push(r),
+                        _ => reply.additionals.push(r),
+                    }
+                }
+            }
+            let lname = qname.to_lowercase().to_bytes().unwrap();
+            let key = Key {
+                lname: &lname,
+                qtype: 1,
+                qclass: 1,
+                do_bit: false,
+                cd: false,
+            };
+            let s = Stored {
+                key,
+                hash: 0,
+                answering: true,
+                last_known_good: None,
+                now: 0,
+                duration: 60,
+            };
+            let Some(e) = Entry::build(&reply, s) else {
+                continue;
+            };
+            if !e.fast {
+                continue;
+            }
+            fast += 1;
+            let patterns: Vec<Vec<u8>> = if e.any_case {
+                any_case += 1;
+                (0..12)
+                    .map(|_| {
+                        lname
+                            .iter()
+                            .map(|b| {
+                                if rng.next() % 2 == 0 {
+                                    b.to_ascii_uppercase()
+                                } else {
+                                    *b
+                                }
+                            })
+                            .collect()
+                    })
+                    .collect()
+            } else {
+                vec![lname.clone()]
+            };
+            for q in patterns {
+                let mut bytes = e.wire.to_vec();
+                bytes[12..12 + e.qname_len].copy_from_slice(&q);
+                let again = Message::from_vec(&bytes).unwrap().to_vec().unwrap();
+                assert_eq!(again, bytes, "{reply:?}");
+            }
+        }
+        assert!(fast > 1600, "{fast}");
+        assert!(any_case > 500 && any_case < fast, "{any_case} of {fast}");
+    }
+
     #[test]
     fn a_label_in_another_case_makes_an_entry_case_sensitive() {
         let mut wire = vec![0u8; 12];

@@ -277,7 +277,7 @@ impl Inner {
         if self.cfg.keepttl {
             e.duration
         } else {
-            u32::try_from(ttl).unwrap_or(u32::MAX)
+            u32::try_from(ttl.max(0)).unwrap_or(u32::MAX)
         }
     }
 
@@ -355,6 +355,7 @@ impl Inner {
             .iter_mut()
             .chain(m.authorities.iter_mut())
             .chain(m.additionals.iter_mut())
+            .filter(|r| r.record_type() != crate::dns::RecordType::OPT)
         {
             rec.ttl = ttl;
         }
@@ -559,11 +560,9 @@ impl Plugin for Cache {
         };
         inner.count_hit(denial);
         let ttl = e.ttl(now);
-        let served_ttl = if ttl <= 0 {
-            let stale = inner
-                .cfg
-                .serve_stale
-                .expect("only serve_stale keeps expired entries usable");
+        // Expired entries are only found under serve_stale.
+        let stale_config = inner.cfg.serve_stale.filter(|_| ttl <= 0);
+        let served_ttl = if let Some(stale) = stale_config {
             let recheck = millis(stale.failure_recheck);
             match stale.mode {
                 StaleMode::Verify { timeout } => {
