@@ -1539,3 +1539,77 @@ async fn refresh_requests_are_not_logged() {
         "{lines:?}"
     );
 }
+
+// ---------------------------------------------------------------- no allocation on a hit
+
+/// Counts this thread's heap allocations (the test binary's allocator).
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; the
+// counter is a const-initialised thread-local without destructor, so
+// touching it never allocates.
+#[allow(unsafe_code)]
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract is passed on unchanged.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: as above.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: as above.
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(|c| c.get())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hit_in_the_fast_lane_does_not_allocate() {
+    let rig = Rig::new("{\n prefetch 100\n }");
+    rig.script(Script::Reply {
+        rcode: ResponseCode::NoError,
+        answers: vec![a("www.example.org.", 300, 1), a("www.example.org.", 300, 2)],
+        authority: vec![soa(300)],
+        additional: vec![txt("t.example.org.", 300, "x")],
+        ad: true,
+        tc: false,
+    });
+    for case in [
+        Case::new("www.example.org.", RecordType::A),
+        Case::new("WWW.example.org.", RecordType::A).dnssec(),
+        Case::new("www.example.org.", RecordType::A)
+            .edns(1232)
+            .tcp(),
+    ] {
+        rig.full(&case).await;
+        let req = case.request();
+        let bytes = req.message.to_vec().unwrap();
+        let mut out = Vec::with_capacity(4096);
+        let q = WireQuery::parse(&bytes, req.proto, req.client, req.local).unwrap();
+        let before = allocations();
+        for _ in 0..100 {
+            assert!(rig.site.0.handle_wire(&q, &mut out));
+        }
+        assert_eq!(allocations() - before, 0, "{case:?}");
+    }
+    // The counter does count.
+    let before = allocations();
+    drop(std::hint::black_box(vec![1u8; 10]));
+    assert_eq!(allocations() - before, 1);
+}
