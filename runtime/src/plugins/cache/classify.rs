@@ -239,7 +239,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signature_validity_wraps_around() {
+    fn signature_validity_period() {
         assert!(valid_at(100, 200, 150));
         assert!(!valid_at(100, 200, 201));
         assert!(!valid_at(100, 200, 99));

@@ -476,12 +476,12 @@ mod tests {
             let qname = Name::from_ascii(*rng.pick(&qnames)).unwrap();
             // Now and then enough names (all lowercase) to reach hickory's
             // compression limits.
-            let most = if rng.next() % 10 == 0 { 60 } else { 5 };
-            let mut name = |rng: &mut Rng| {
+            let most = if rng.next().is_multiple_of(10) { 60 } else { 5 };
+            let name = |rng: &mut Rng| {
                 let n = 1 + rng.next() % 4;
                 let text: Vec<&str> = (0..n)
                     .map(|_| {
-                        if most == 5 && rng.next() % 16 == 0 {
+                        if most == 5 && rng.next().is_multiple_of(16) {
                             *rng.pick(&other)
                         } else {
                             *rng.pick(&lower)
@@ -496,7 +496,7 @@ mod tests {
                 .push(Query::query(qname.clone(), RecordType::A));
             for section in 0..3 {
                 for _ in 0..rng.next() % most {
-                    let owner = if rng.next() % 3 == 0 {
+                    let owner = if rng.next().is_multiple_of(3) {
                         qname.clone()
                     } else {
                         name(&mut rng)
@@ -547,7 +547,7 @@ mod tests {
                         lname
                             .iter()
                             .map(|b| {
-                                if rng.next() % 2 == 0 {
+                                if rng.next().is_multiple_of(2) {
                                     b.to_ascii_uppercase()
                                 } else {
                                     *b

@@ -1,6 +1,6 @@
 use super::classify::{self, Kind};
 use super::entry::{Entry, Key, Stored};
-use super::setup::{CacheConfig, StaleMode};
+use super::setup::{CacheConfig, ServeStale, StaleMode};
 use super::store::Store;
 use crate::dns::{BinEncodable, Message, Name, OpCode, ResponseCode};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Proto, Request, Setup};
@@ -515,6 +515,64 @@ fn spawn_refresh(inner: &Arc<Inner>, e: Arc<Entry>, req: &Request, recheck: u64,
     });
 }
 
+/// An expired entry was found: refresh it as `serve_stale` says. `Some`
+/// with the reply to send if a `verify` refresh brought a usable answer;
+/// `None` to answer from the expired entry.
+#[allow(clippy::too_many_arguments)]
+async fn refresh_stale<N: Handler>(
+    inner: &Arc<Inner>,
+    e: &Arc<Entry>,
+    stale: ServeStale,
+    req: &mut Request,
+    next: &N,
+    key: &Key<'_>,
+    hash: u64,
+    now: u64,
+) -> Option<Outcome> {
+    let recheck = millis(stale.failure_recheck);
+    let StaleMode::Verify { timeout } = stale.mode else {
+        // immediate: answer now, refresh in the background.
+        if e.begin_refresh(now, recheck) {
+            spawn_refresh(inner, e.clone(), req, recheck, true);
+        }
+        return None;
+    };
+    // verify: ask first. Refreshes are only counted per entry (one at a
+    // time) with FAILURE_RECHECK, as in CoreDNS.
+    let track = recheck > 0;
+    if track && !e.begin_refresh(now, recheck) {
+        return None;
+    }
+    let ad_asked = req.message.metadata.authentic_data;
+    let asked = if timeout.is_zero() {
+        Some(Inner::ask(req, next, ad_asked).await)
+    } else {
+        req.message.metadata.authentic_data = true;
+        let out = tokio::time::timeout(timeout, next.handle(req)).await.ok();
+        req.message.metadata.authentic_data = ad_asked;
+        out
+    };
+    let Some(out) = asked else {
+        // Too slow: answer stale, let a refresh finish in the background.
+        if track || e.begin_refresh(now, 0) {
+            spawn_refresh(inner, e.clone(), req, recheck, true);
+        }
+        return None;
+    };
+    let verdict = inner.verdict(&out, req, key.do_bit);
+    if track {
+        e.end_refresh(inner.now(), recheck, verdict == Verdict::Refreshed);
+    }
+    match verdict {
+        Verdict::Refreshed => Some(inner.finish(req, out, key, hash, ad_asked, true)),
+        Verdict::StoreOnly => {
+            let _ = inner.finish(req, out, key, hash, ad_asked, true);
+            None
+        }
+        Verdict::Ignore => None,
+    }
+}
+
 impl Plugin for Cache {
     const NAME: &'static str = "cache";
 
@@ -563,48 +621,8 @@ impl Plugin for Cache {
         // Expired entries are only found under serve_stale.
         let stale_config = inner.cfg.serve_stale.filter(|_| ttl <= 0);
         let served_ttl = if let Some(stale) = stale_config {
-            let recheck = millis(stale.failure_recheck);
-            match stale.mode {
-                StaleMode::Verify { timeout } => {
-                    let track = recheck > 0;
-                    if !track || e.begin_refresh(now, recheck) {
-                        req.message.metadata.authentic_data = true;
-                        let asked = if timeout.is_zero() {
-                            Some(next.handle(req).await)
-                        } else {
-                            tokio::time::timeout(timeout, next.handle(req)).await.ok()
-                        };
-                        req.message.metadata.authentic_data = ad_asked;
-                        match asked {
-                            Some(out) => {
-                                let v = inner.verdict(&out, req, key.do_bit);
-                                if track {
-                                    e.end_refresh(inner.now(), recheck, v == Verdict::Refreshed);
-                                }
-                                match v {
-                                    Verdict::Refreshed => {
-                                        return inner.finish(req, out, &key, hash, ad_asked, true);
-                                    }
-                                    Verdict::StoreOnly => {
-                                        let _ = inner.finish(req, out, &key, hash, ad_asked, true);
-                                    }
-                                    Verdict::Ignore => {}
-                                }
-                            }
-                            // Too slow: answer stale, let the refresh finish in the background.
-                            None => {
-                                if track || e.begin_refresh(now, 0) {
-                                    spawn_refresh(inner, e.clone(), req, recheck, true);
-                                }
-                            }
-                        }
-                    }
-                }
-                StaleMode::Immediate => {
-                    if e.begin_refresh(now, recheck) {
-                        spawn_refresh(inner, e.clone(), req, recheck, true);
-                    }
-                }
+            if let Some(fresh) = refresh_stale(inner, &e, stale, req, next, &key, hash, now).await {
+                return fresh;
             }
             bump(&inner.counters.served_stale);
             inner.stale_ttl(&e)
