@@ -108,3 +108,54 @@ async fn compiled_cache_answers_until_the_ttl_runs_out() {
     let s = start_compiled(corec_macros::corefile!("../fixtures/cache/Corefile"), None);
     cached_until_expiry(s.udp, &path).await;
 }
+
+/// `prefetch` refreshes an entry in the background through the running
+/// server itself: the new answer shows up before the old one expires.
+#[tokio::test(flavor = "multi_thread")]
+async fn prefetch_refreshes_through_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("example.org.zone");
+    std::fs::write(&path, zone(1, 1)).unwrap();
+    let conf = dir.path().join("Corefile");
+    std::fs::write(
+        &conf,
+        format!(
+            "example.org:0 {{\n log\n cache 30 {{\n  prefetch 1 1m 90%\n  disable success probe.example.org\n }}\n file {} {{\n  reload 100ms\n }}\n}}\n",
+            path.display()
+        ),
+    )
+    .unwrap();
+    let s = start_interpreted_file(&conf);
+    let first = Instant::now();
+    assert_eq!(www(s.udp).await, (Some(1), 30));
+    std::fs::write(&path, zone(2, 2)).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(4);
+    loop {
+        let m = udp(s.udp, &query("probe.example.org.", RecordType::TXT)).await;
+        if answers(&m).iter().any(|a| a.contains("serial 2")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the file plugin did not reload");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Three seconds in, 27 s left of 30: below 90%, and a hit. The cached
+    // answer is served and a refresh starts.
+    tokio::time::sleep(Duration::from_secs(3).saturating_sub(first.elapsed())).await;
+    let (addr, ttl) = www(s.udp).await;
+    assert_eq!(addr, Some(1));
+    assert!(ttl <= 27, "{ttl}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (addr, ttl) = www(s.udp).await;
+        if addr == Some(2) {
+            assert!(ttl >= 25, "a fresh entry: {ttl}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the entry was not prefetched");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        first.elapsed() < Duration::from_secs(20),
+        "long before expiry"
+    );
+}
