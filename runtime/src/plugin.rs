@@ -56,6 +56,10 @@ pub struct Request {
     /// How many times this query re-entered the server (0 for a client's
     /// query; see `upstream`).
     pub depth: u8,
+    /// Sent by the *cache* plugin to refresh one of its entries (prefetch,
+    /// serve_stale): the cache passes it on without looking it up and
+    /// stores what comes back. False for every other query.
+    pub refresh: bool,
 }
 
 impl Request {

@@ -131,6 +131,7 @@ fn implemented() -> Vec<Implemented> {
             LoadbalanceConfig,
             false
         ),
+        implemented!("cache", cache::Cache, CacheConfig, false),
         implemented!("header", header::Header, HeaderConfig, false),
         implemented!("minimal", minimal::Minimal, MinimalConfig, false),
         implemented!("rewrite", rewrite::Rewrite, RewriteConfig, false),
@@ -192,6 +193,7 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
         "any" => build_dyn::<any::Any>,
         "chaos" => build_dyn::<chaos::Chaos>,
         "loadbalance" => build_dyn::<loadbalance::Loadbalance>,
+        "cache" => build_dyn::<cache::Cache>,
         "header" => build_dyn::<header::Header>,
         "minimal" => build_dyn::<minimal::Minimal>,
         "rewrite" => build_dyn::<rewrite::Rewrite>,

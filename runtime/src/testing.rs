@@ -115,6 +115,7 @@ impl Case {
             server: "dns://:53".into(),
             name_cache: Default::default(),
             depth: 0,
+            refresh: false,
         }
     }
 }

@@ -74,7 +74,6 @@ impl Upstream {
         if req.depth >= MAX_DEPTH {
             return None;
         }
-        let site = self.0.get()?.upgrade()?;
         let mut m = Message::new(req.id(), MessageType::Query, OpCode::Query);
         m.metadata.recursion_desired = req.message.metadata.recursion_desired;
         m.queries.push(Query::query(name, qtype));
@@ -93,8 +92,9 @@ impl Upstream {
             server: req.server.clone(),
             name_cache: Default::default(),
             depth: req.depth + 1,
+            refresh: false,
         };
-        let rcode = match site.reenter(&mut sub).await {
+        let rcode = match self.run(&mut sub).await? {
             Ok(Answer::Reply(r)) => return Some(r.message),
             Ok(Answer::Rcode(rc)) => rc,
             Err(e) => e.rcode,
@@ -103,5 +103,16 @@ impl Upstream {
         let mut m = sub.reply();
         m.metadata.response_code = rcode;
         Some(m)
+    }
+
+    /// Runs a request the caller built through the server, as if a client
+    /// had sent it (the *cache* refreshes entries this way). `None` when
+    /// unbound or when `req` is deeper than [`MAX_DEPTH`].
+    pub async fn run(&self, req: &mut Request) -> Option<Outcome> {
+        if req.depth > MAX_DEPTH {
+            return None;
+        }
+        let site = self.0.get()?.upgrade()?;
+        Some(site.reenter(req).await)
     }
 }

@@ -24,6 +24,10 @@ pub mod flags {
     pub const TC: u16 = 0x0200;
     /// Recursion desired.
     pub const RD: u16 = 0x0100;
+    /// Recursion available.
+    pub const RA: u16 = 0x0080;
+    /// Authentic data.
+    pub const AD: u16 = 0x0020;
     /// Checking disabled.
     pub const CD: u16 = 0x0010;
     /// The response code's low four bits.
@@ -197,6 +201,16 @@ impl<'a> WireQuery<'a> {
         self.edns.is_some_and(|e| e.dnssec_ok)
     }
 
+    /// The CD (checking disabled) bit.
+    pub fn checking_disabled(&self) -> bool {
+        self.flags & flags::CD != 0
+    }
+
+    /// The AD (authentic data) bit, which a query may set to ask for it (RFC 6840 §5.7).
+    pub fn authentic_data(&self) -> bool {
+        self.flags & flags::AD != 0
+    }
+
     /// The largest reply the client takes: everything over TCP; over UDP
     /// its EDNS size within 512 and our cap, or 512 without EDNS.
     pub fn size_limit(&self) -> usize {
@@ -366,6 +380,14 @@ mod tests {
         assert_eq!(q.qname(), b"\x03WwW\x07Example\x03ORG\x00");
         assert_eq!(q.edns, None);
         assert_eq!(q.size_limit(), 512);
+        // The test query sets RD and CD, not AD.
+        assert!(q.checking_disabled());
+        assert!(!q.authentic_data());
+        let mut p = p.clone();
+        p[3] ^= 0x30; // CD off, AD on
+        let q = parse(&p).unwrap();
+        assert!(!q.checking_disabled());
+        assert!(q.authentic_data());
     }
 
     #[test]

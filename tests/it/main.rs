@@ -1,6 +1,7 @@
 //! corec's integration tests: one binary (fast to link), one module per area.
 
 mod acl;
+mod cache;
 mod conformance;
 mod differential;
 mod malformed;

@@ -7,6 +7,7 @@ pub mod any;
 pub mod auto;
 pub mod bind;
 pub mod bufsize;
+pub mod cache;
 pub mod cancel;
 pub mod chaos;
 pub mod debug;

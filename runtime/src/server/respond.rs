@@ -61,6 +61,7 @@ pub fn prepare(
             server: server.clone(),
             name_cache: Default::default(),
             depth: 0,
+            refresh: false,
         })),
         Err(_) => Prepared::Reply(header_reply(id, flags, ResponseCode::FormErr)),
     }

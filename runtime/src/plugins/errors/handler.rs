@@ -111,7 +111,11 @@ impl Plugin for Errors {
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         let outcome = next.handle(req).await;
-        if let Err(e) = &outcome {
+        // A failed cache refresh is nobody's error: the entry stays (CoreDNS
+        // does not report it either).
+        if let Err(e) = &outcome
+            && !req.refresh
+        {
             self.report(req, e);
         }
         outcome

@@ -64,6 +64,10 @@ impl Plugin for Log {
     const NAME: &'static str = "log";
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
+        // The cache refreshing an entry is not a client's query.
+        if req.refresh {
+            return next.handle(req).await;
+        }
         let name = req.name();
         let Some(rule) = self.rules.iter().find(|r| in_scope(&r.name, &name)) else {
             return next.handle(req).await;

@@ -31,6 +31,7 @@ fn request(name: &str, qtype: RecordType) -> Request {
         server: "dns://:53".into(),
         name_cache: Default::default(),
         depth: 0,
+        refresh: false,
     }
 }
 

@@ -141,6 +141,7 @@ fn request(qname: &str, qtype: RecordType, dnssec_ok: bool) -> Request {
         server: "dns://:53".into(),
         name_cache: Default::default(),
         depth: 0,
+        refresh: false,
     }
 }
 
