@@ -136,6 +136,8 @@ fn implemented() -> Vec<Implemented> {
         implemented!("file", file::File, FileConfig, false),
         implemented!("auto", auto::Auto, AutoConfig, false),
         implemented!("secondary", secondary::Secondary, SecondaryConfig, false),
+        implemented!("loop", loop_::Loop, LoopConfig, false),
+        implemented!("forward", forward::Forward, ForwardConfig, false),
         implemented!("whoami", whoami::Whoami, WhoamiConfig, false),
     ]
 }
@@ -191,6 +193,8 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
         "file" => build_dyn::<file::File>,
         "auto" => build_dyn::<auto::Auto>,
         "secondary" => build_dyn::<secondary::Secondary>,
+        "loop" => build_dyn::<loop_::Loop>,
+        "forward" => build_dyn::<forward::Forward>,
         "whoami" => build_dyn::<whoami::Whoami>,
         _ => return None,
     })

@@ -10,11 +10,14 @@ pub mod chaos;
 pub mod debug;
 pub mod errors;
 pub mod file;
+pub mod forward;
 pub mod header;
 pub mod hosts;
 pub mod loadbalance;
 pub mod local;
 pub mod log;
+#[path = "loop/mod.rs"]
+pub mod loop_;
 pub mod minimal;
 pub mod nsid;
 pub mod root;
