@@ -2,6 +2,7 @@
 
 mod conformance;
 mod differential;
+mod forward;
 mod malformed;
 mod reload;
 mod tcp;

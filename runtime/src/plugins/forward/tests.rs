@@ -885,11 +885,9 @@ async fn a_failing_upstream_is_marked_down_and_comes_back() {
     assert!(dead.probes.load(Ordering::SeqCst) >= 2);
     // Down: skipped without being asked.
     let asked = dead.queries();
-    let started = Instant::now();
     let r = site.query(Case::new("b.example.", RecordType::TXT)).await;
     assert_eq!(txt(&r), ["good"]);
-    assert_eq!(dead.queries(), asked);
-    assert!(started.elapsed() < Duration::from_millis(150));
+    assert_eq!(dead.queries(), asked, "a down upstream is not asked");
     // It answers again: the next probe resets it.
     dead.set(Mode::Answer);
     let deadline = Instant::now() + Duration::from_secs(5);
