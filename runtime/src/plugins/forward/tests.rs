@@ -1009,3 +1009,19 @@ async fn connections_are_reused() {
 fn site_udp(up: &Fake) -> TestSite {
     TestSite::new(&format!(". {{\n forward . {}\n}}", up.addr))
 }
+
+#[test]
+fn readme_examples_load() {
+    let examples: Vec<&str> = include_str!("README.md")
+        .split("~~~ corefile\n")
+        .skip(1)
+        .map(|b| b.split("~~~").next().unwrap())
+        .collect();
+    assert_eq!(examples.len(), 5);
+    for corefile in examples {
+        // `cache` is not built into corec yet: check the rest.
+        let corefile = corefile.replace("    cache\n", "");
+        let model = load(&corefile);
+        assert!(model.is_ok(), "{}", model.render_diagnostics());
+    }
+}

@@ -58,3 +58,14 @@ async fn the_probe_seen_three_times_is_a_loop() {
     let r = site.query(Case::new(&qname, RecordType::HINFO)).await;
     assert_eq!(r.plugin(), Some("whoami"));
 }
+
+#[test]
+fn readme_example_parses() {
+    let example = include_str!("README.md")
+        .split("~~~ corefile\n")
+        .nth(1)
+        .and_then(|b| b.split("~~~").next())
+        .unwrap();
+    let model = crate::testing::load(example);
+    assert!(model.is_ok(), "{}", model.render_diagnostics());
+}
