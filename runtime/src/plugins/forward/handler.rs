@@ -321,7 +321,11 @@ fn err(span: Option<Span>, message: impl std::fmt::Display) -> Diagnostic {
 }
 
 /// The addresses of one TO: itself, a file's nameservers, or a host name's addresses.
-fn expand(to: &To, span: Span) -> Result<Vec<(SocketAddr, bool, Option<String>)>, Diagnostic> {
+fn expand(
+    to: &To,
+    span: Span,
+    resolvers: &[SocketAddr],
+) -> Result<Vec<(SocketAddr, bool, Option<String>)>, Diagnostic> {
     match to {
         To::Addr {
             tls,
@@ -349,10 +353,18 @@ fn expand(to: &To, span: Span) -> Result<Vec<(SocketAddr, bool, Option<String>)>
                         format!("not an IP address, file, or valid domain: {text:?}"),
                     ));
                 };
-                let addrs: Vec<SocketAddr> = (host.as_str(), port)
-                    .to_socket_addrs()
-                    .map_err(|e| err(Some(span), format!("failed to resolve {host:?}: {e}")))?
-                    .collect();
+                let addrs: Vec<SocketAddr> = if resolvers.is_empty() {
+                    (host.as_str(), port)
+                        .to_socket_addrs()
+                        .map_err(|e| err(Some(span), format!("failed to resolve {host:?}: {e}")))?
+                        .collect()
+                } else {
+                    lookup(&host, resolvers)
+                        .map_err(|e| err(Some(span), format!("failed to resolve {host:?}: {e}")))?
+                        .into_iter()
+                        .map(|ip| SocketAddr::new(ip, port))
+                        .collect()
+                };
                 if addrs.is_empty() {
                     return Err(err(
                         Some(span),
@@ -372,6 +384,73 @@ fn expand(to: &To, span: Span) -> Result<Vec<(SocketAddr, bool, Option<String>)>
     }
 }
 
+/// Addresses (A, then AAAA) of `host` from the first of `resolvers` that
+/// answers, over UDP with a 2 s timeout per query (blocking: startup only).
+fn lookup(host: &str, resolvers: &[SocketAddr]) -> Result<Vec<std::net::IpAddr>, String> {
+    use crate::dns::{MessageType, OpCode, Query, RData, RecordType};
+    let name = Name::from_ascii(host)
+        .map(|mut n| {
+            n.set_fqdn(true);
+            n
+        })
+        .map_err(|e| e.to_string())?;
+    let ask = |to: SocketAddr, qtype: RecordType| -> Result<Vec<std::net::IpAddr>, String> {
+        let mut m = Message::new(rand::random(), MessageType::Query, OpCode::Query);
+        m.metadata.recursion_desired = true;
+        m.queries.push(Query::query(name.clone(), qtype));
+        let bytes = m.to_vec().map_err(|e| e.to_string())?;
+        let local: SocketAddr = if to.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let sock = std::net::UdpSocket::bind(local).map_err(|e| e.to_string())?;
+        sock.connect(to).map_err(|e| e.to_string())?;
+        sock.set_read_timeout(Some(Duration::from_secs(2)))
+            .map_err(|e| e.to_string())?;
+        sock.send(&bytes).map_err(|e| e.to_string())?;
+        let mut buf = vec![0u8; 65535];
+        loop {
+            let n = sock.recv(&mut buf).map_err(|e| format!("{to}: {e}"))?;
+            if n < 12 || buf[..2] != bytes[..2] {
+                continue;
+            }
+            let reply = Message::from_vec(&buf[..n]).map_err(|e| e.to_string())?;
+            return Ok(reply
+                .answers
+                .iter()
+                .filter_map(|r| match &r.data {
+                    RData::A(a) => Some(std::net::IpAddr::V4(a.0)),
+                    RData::AAAA(a) => Some(std::net::IpAddr::V6(a.0)),
+                    _ => None,
+                })
+                .collect());
+        }
+    };
+    let mut last = String::from("no resolver");
+    for &to in resolvers {
+        match ask(to, RecordType::A) {
+            Ok(mut ips) => {
+                match ask(to, RecordType::AAAA) {
+                    Ok(v6) => ips.extend(v6),
+                    Err(e) if ips.is_empty() => {
+                        last = e;
+                        continue;
+                    }
+                    Err(_) => {}
+                }
+                if ips.is_empty() {
+                    last = format!("no addresses found for {host:?}");
+                    continue;
+                }
+                return Ok(ips);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
 fn build_stanza(s: Stanza, env: &BuildEnv<'_>) -> Result<Forwarder, Diagnostic> {
     if let Some(orig) = &s.from_expanded {
         tracing::warn!(
@@ -382,7 +461,7 @@ fn build_stanza(s: Stanza, env: &BuildEnv<'_>) -> Result<Forwarder, Diagnostic> 
     }
     let mut upstreams: Vec<(SocketAddr, bool, Option<String>)> = Vec::new();
     for (to, span) in &s.to {
-        for u in expand(to, *span)? {
+        for u in expand(to, *span, &s.resolver)? {
             if let Some(sni) = &u.2
                 && u.1
                 && let Some(global) = &s.tls_servername

@@ -401,11 +401,13 @@ impl Proxy {
             }
             Ok(Ok(_)) => {}
         }
-        let mut buf = vec![0u8; 65535];
+        // Room for any datagram, not zeroed: recv_buf fills spare capacity.
+        let mut buf: Vec<u8> = Vec::with_capacity(65535);
         let deadline = tokio::time::Instant::now() + self.opts.read_timeout;
         let mut wrong_question: Option<Vec<u8>> = None;
         loop {
-            let n = match tokio::time::timeout_at(deadline, sock.recv(&mut buf)).await {
+            buf.clear();
+            let n = match tokio::time::timeout_at(deadline, sock.recv_buf(&mut buf)).await {
                 Err(_) => {
                     return match wrong_question {
                         Some(reply) => Ok(reply),
@@ -600,10 +602,11 @@ impl Proxy {
                 .await
                 .map_err(|_| format!("write udp ->{}: i/o timeout", self.addr))?
                 .map_err(|e| io_error("write udp", "write", None, self.addr, &e))?;
-            let mut buf = vec![0u8; 65535];
+            let mut buf: Vec<u8> = Vec::with_capacity(65535);
             let deadline = tokio::time::Instant::now() + HEALTH_TIMEOUT;
             loop {
-                let n = tokio::time::timeout_at(deadline, sock.recv(&mut buf))
+                buf.clear();
+                let n = tokio::time::timeout_at(deadline, sock.recv_buf(&mut buf))
                     .await
                     .map_err(|_| timeout_error("read udp", sock.local_addr().ok(), self.addr))?
                     .map_err(|e| {

@@ -21,6 +21,7 @@
 //!     failfast_all_unhealthy_upstreams
 //!     failover RCODE...
 //!     source_address IP
+//!     resolver IP[:PORT]...
 //! }
 //! ```
 //!
@@ -49,7 +50,7 @@ pub const DEFAULT_MAX_FAILS: u32 = 2;
 pub const CONNECT_ATTEMPTS_PER_UPSTREAM: u32 = 2;
 
 /// The block's keywords.
-const PROPERTIES: [&str; 20] = [
+const PROPERTIES: [&str; 21] = [
     "except",
     "force_tcp",
     "prefer_udp",
@@ -70,6 +71,7 @@ const PROPERTIES: [&str; 20] = [
     "failover",
     "source_address",
     "doh_method",
+    "resolver",
 ];
 
 /// Response codes by name, as miekg/dns's `StringToRcode`.
@@ -203,6 +205,9 @@ pub struct Stanza {
     pub failover: Vec<u16>,
     /// `source_address`.
     pub source_address: Option<IpAddr>,
+    /// `resolver`: servers that resolve host names in TO (the system's
+    /// resolver when empty).
+    pub resolver: Vec<SocketAddr>,
 }
 
 impl Stanza {
@@ -234,6 +239,7 @@ impl Stanza {
             failfast_all_unhealthy: false,
             failover: Vec::new(),
             source_address: None,
+            resolver: Vec::new(),
         }
     }
 }
@@ -530,9 +536,27 @@ fn parse_property(d: &mut Dispenser<'_>, s: &mut Stanza) -> Result<(), Diagnosti
             // Only DNS over HTTPS uses it, and corec has none: accepted and ignored.
         }
         "resolver" => {
-            return Err(d
-                .err("'resolver' is not supported by corec")
-                .with_note("host names in TO are resolved with the system's resolver; write the upstream's address to avoid that"));
+            let args = d.remaining_args();
+            if args.is_empty() {
+                return Err(d.arg_err());
+            }
+            for tok in args {
+                let addr = match split_host_port(&tok.text) {
+                    Some((host, port)) => parse_ip(host)
+                        .zip(port.parse::<u16>().ok())
+                        .map(|(ip, port)| SocketAddr::new(ip, port)),
+                    None => parse_ip(&tok.text).map(|ip| SocketAddr::new(ip, 53)),
+                };
+                match addr {
+                    Some(a) => s.resolver.push(a),
+                    None => {
+                        return Err(d.err_at(
+                            tok,
+                            format!("resolver must be an IP address or IP:port: {:?}", tok.text),
+                        ));
+                    }
+                }
+            }
         }
         _ => return Err(d.unknown_property(&PROPERTIES)),
     }

@@ -69,7 +69,7 @@ fn defaults() {
 #[test]
 fn every_option() {
     let s = one(
-        ". {\n forward Example.ORG 127.0.0.1 {\n  except a.example.org B.example.org.\n  force_tcp\n  prefer_udp\n  expire 20s\n  max_age 1m\n  max_idle_conns 5\n  read_timeout 500ms\n  max_fails 0\n  max_connect_attempts 3\n  tls ca.pem\n  tls_servername dns.example\n  policy sequential\n  health_check 2s no_rec domain Example.net\n  max_concurrent 100\n  next nxdomain SERVFAIL\n  next_on_nodata\n  failfast_all_unhealthy_upstreams\n  failover ServFail REFUSED\n  source_address 127.0.0.2\n  doh_method GET\n }\n}",
+        ". {\n forward Example.ORG 127.0.0.1 {\n  except a.example.org B.example.org.\n  force_tcp\n  prefer_udp\n  expire 20s\n  max_age 1m\n  max_idle_conns 5\n  read_timeout 500ms\n  max_fails 0\n  max_connect_attempts 3\n  tls ca.pem\n  tls_servername dns.example\n  policy sequential\n  health_check 2s no_rec domain Example.net\n  max_concurrent 100\n  next nxdomain SERVFAIL\n  next_on_nodata\n  failfast_all_unhealthy_upstreams\n  failover ServFail REFUSED\n  source_address 127.0.0.2\n  doh_method GET\n  resolver 127.0.0.1 [::1]:5353 10.0.0.1:53\n }\n}",
     );
     assert_eq!(s.from, "example.org.");
     assert_eq!(s.except, ["a.example.org.", "b.example.org."]);
@@ -92,6 +92,14 @@ fn every_option() {
     assert!(s.next_on_nodata && s.failfast_all_unhealthy);
     assert_eq!(s.failover, [2, 5]);
     assert_eq!(s.source_address, Some("127.0.0.2".parse().unwrap()));
+    assert_eq!(
+        s.resolver,
+        [
+            addr("127.0.0.1:53"),
+            addr("[::1]:5353"),
+            addr("10.0.0.1:53")
+        ]
+    );
     let s = one(". {\n forward . 127.0.0.1 {\n  tls cert.pem key.pem\n  policy round_robin\n }\n}");
     let tls = s.tls.unwrap();
     assert_eq!(tls.cert_key, Some(("cert.pem".into(), "key.pem".into())));
@@ -344,8 +352,12 @@ fn errors() {
             "doh_method must be either POST or GET",
         ),
         (
-            "forward . 1.2.3.4 {\n  resolver 1.1.1.1\n }",
-            "'resolver' is not supported by corec",
+            "forward . 1.2.3.4 {\n  resolver\n }",
+            "Wrong argument count or unexpected line ending after 'resolver'",
+        ),
+        (
+            "forward . 1.2.3.4 {\n  resolver 1.1.1.1 dns.example\n }",
+            "resolver must be an IP address or IP:port: \"dns.example\"",
         ),
         (
             "forward . https://1.2.3.4",
@@ -1024,4 +1036,29 @@ fn readme_examples_load() {
         let model = load(&corefile);
         assert!(model.is_ok(), "{}", model.render_diagnostics());
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_names_are_resolved_with_the_resolver() {
+    // A resolver that knows dns.test (and a TXT answer for everything else).
+    let resolver = Fake::start(Mode::Answer, "x").await;
+    let up = Fake::start(Mode::Answer, "up").await;
+    // The fake answers TXT for any question: no address, so it fails...
+    let got = parse_err(&format!(
+        ". {{\n forward . dns.test:{} {{\n  resolver {}\n }}\n}}",
+        up.addr.port(),
+        resolver.addr
+    ));
+    assert!(
+        got.contains("failed to resolve \"dns.test\": no addresses found"),
+        "{got}"
+    );
+    assert_eq!(resolver.queries(), 2, "A and AAAA");
+    // ...and `localhost` through the system's resolver works.
+    let site = TestSite::new(&format!(
+        ". {{\n forward . localhost:{}\n}}",
+        up.addr.port()
+    ));
+    let r = site.query(Case::new("a.example.", RecordType::TXT)).await;
+    assert_eq!(txt(&r), ["up"]);
 }
