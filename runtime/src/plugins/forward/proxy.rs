@@ -344,10 +344,11 @@ impl Proxy {
         }
     }
 
-    /// Sends `query` (its ID already set to `id`) and returns the first reply
-    /// with that ID and the query's question. On UDP a reply with the right
-    /// ID but another question is skipped; if nothing better comes before
-    /// the read timeout, it is returned (the caller answers FORMERR).
+    /// Sends `query` (its ID already set) and returns the first reply with
+    /// that ID and the query's question. On UDP a reply with the right ID
+    /// but another question is skipped; if nothing better comes before the
+    /// read timeout, it is returned (the caller answers FORMERR, as for a
+    /// reply without a question).
     /// `limit` caps the time spent dialling.
     pub(super) async fn exchange(
         &self,
@@ -428,8 +429,15 @@ impl Proxy {
                 continue; // short, or an answer to an earlier query
             }
             if !question_matches(query, reply) {
-                wrong_question.get_or_insert_with(|| reply.to_vec());
-                continue;
+                if reply[4..6] == [0, 1] {
+                    // Another question: stale, or forged; the right answer may follow.
+                    wrong_question.get_or_insert_with(|| reply.to_vec());
+                    continue;
+                }
+                // No question at all (a bare error reply): no use waiting.
+                let out = reply.to_vec();
+                self.yield_udp(sock, created);
+                return Ok(out);
             }
             let out = reply.to_vec();
             self.yield_udp(sock, created);

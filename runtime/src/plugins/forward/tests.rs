@@ -459,6 +459,8 @@ enum Mode {
     TruncateUdp,
     /// An answer to another question.
     WrongQuestion,
+    /// REFUSED, header only (no question).
+    Bare,
 }
 
 /// A DNS server on 127.0.0.1 (UDP and TCP, one port) that answers as told.
@@ -490,6 +492,10 @@ fn respond(query: &[u8], mode: Mode, tag: &str, udp: bool) -> Option<Vec<u8>> {
     m.queries = q.queries.clone();
     match mode {
         Mode::Drop => return None,
+        Mode::Bare => {
+            m.queries.clear();
+            m.metadata.response_code = ResponseCode::Refused;
+        }
         Mode::Servfail => m.metadata.response_code = ResponseCode::ServFail,
         Mode::NoData => {}
         Mode::TruncateUdp if udp => m.metadata.truncation = true,
@@ -704,6 +710,16 @@ async fn an_answer_to_another_question_is_formerr() {
         .query(Case::new("a.example.", RecordType::TXT).tcp())
         .await;
     assert_eq!(r.rcode(), ResponseCode::FormErr);
+    // A reply without a question: FORMERR without waiting for the timeout.
+    up.set(Mode::Bare);
+    let site = TestSite::new(&format!(
+        ". {{\n forward . {} {{\n  read_timeout 5s\n }}\n}}",
+        up.addr
+    ));
+    let started = Instant::now();
+    let r = site.query(Case::new("a.example.", RecordType::TXT)).await;
+    assert_eq!(r.rcode(), ResponseCode::FormErr);
+    assert!(started.elapsed() < Duration::from_secs(3));
 }
 
 #[tokio::test]
