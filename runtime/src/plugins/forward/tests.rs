@@ -1047,9 +1047,7 @@ fn readme_examples_load() {
         .collect();
     assert_eq!(examples.len(), 5);
     for corefile in examples {
-        // `cache` is not built into corec yet: check the rest.
-        let corefile = corefile.replace("    cache\n", "");
-        let model = load(&corefile);
+        let model = load(corefile);
         assert!(model.is_ok(), "{}", model.render_diagnostics());
     }
 }
