@@ -384,6 +384,14 @@ fn errors() {
             "forward . 1.0.0.1 1.0.0.2 1.0.0.3 1.0.0.4 1.0.0.5 1.0.0.6 1.0.0.7 1.0.0.8 1.0.0.9 1.0.0.10 1.0.0.11 1.0.0.12 1.0.0.13 1.0.0.14 1.0.0.15 1.0.0.16",
             "more than 15 TOs configured: 16",
         ),
+        (
+            "forward . tls://1.2.3.4 {\n  tls /no/cert.pem /no/key.pem\n }",
+            "could not load TLS cert: error reading /no/cert.pem",
+        ),
+        (
+            "forward . tls://1.2.3.4 {\n  tls /dev/null\n }",
+            "could not read root certs: no certificate in /dev/null",
+        ),
         // Looked at when built: neither a file nor a host name.
         (
             "forward . /no/such/file",
@@ -474,6 +482,8 @@ struct Fake {
     probes: Arc<AtomicUsize>,
     /// TCP connections accepted.
     accepted: Arc<AtomicUsize>,
+    /// Where the last UDP query came from.
+    last_from: Arc<Mutex<Option<SocketAddr>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -543,9 +553,12 @@ impl Fake {
             };
         };
         let (m1, u1, p1) = (mode.clone(), nu.clone(), np.clone());
+        let last_from: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
+        let lf = last_from.clone();
         let t1 = tokio::spawn(async move {
             let mut buf = vec![0u8; 65535];
             while let Ok((n, from)) = udp.recv_from(&mut buf).await {
+                *lf.lock().unwrap() = Some(from);
                 count(&buf[..n], &u1, &p1);
                 let mode = *m1.lock().unwrap();
                 if let Some(r) = respond(&buf[..n], mode, tag, true) {
@@ -591,6 +604,7 @@ impl Fake {
             tcp: nt,
             probes: np,
             accepted,
+            last_from,
             tasks: vec![t1, t2],
         }
     }
@@ -1075,4 +1089,17 @@ async fn host_names_are_resolved_with_the_resolver() {
     ));
     let r = site.query(Case::new("a.example.", RecordType::TXT)).await;
     assert_eq!(txt(&r), ["up"]);
+}
+
+#[tokio::test]
+async fn source_address_is_where_queries_come_from() {
+    let up = Fake::start(Mode::Answer, "up").await;
+    let site = TestSite::new(&format!(
+        ". {{\n forward . {} {{\n  source_address 127.0.0.2\n }}\n}}",
+        up.addr
+    ));
+    let r = site.query(Case::new("a.example.", RecordType::TXT)).await;
+    assert_eq!(txt(&r), ["up"]);
+    let from = up.last_from.lock().unwrap().expect("a query came");
+    assert_eq!(from.ip().to_string(), "127.0.0.2");
 }
