@@ -520,3 +520,22 @@ async fn loop_detects_a_server_forwarding_to_itself() {
         "{all:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn chaos_class_queries_are_forwarded() {
+    // One corec answers CH TXT version.bind; another forwards to it.
+    let (_d1, chaos) = site(&block("    chaos corec-upstream"));
+    let (_d2, s) = site(&block(&format!("    forward . {}", chaos.udp)));
+    let m = udp(
+        s.udp,
+        &query_class(
+            "version.bind.",
+            RecordType::TXT,
+            hickory_proto::rr::DNSClass::CH,
+        ),
+    )
+    .await;
+    assert_eq!(rcode(&m), ResponseCode::NoError);
+    let txt: Vec<String> = m.answers.iter().map(|r| r.data.to_string()).collect();
+    assert_eq!(txt, ["corec-upstream"], "{m:?}");
+}

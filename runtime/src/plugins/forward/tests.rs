@@ -484,6 +484,8 @@ struct Fake {
     accepted: Arc<AtomicUsize>,
     /// Where the last UDP query came from.
     last_from: Arc<Mutex<Option<SocketAddr>>>,
+    /// The last health check: its name and RD bit.
+    last_probe: Arc<Mutex<Option<(String, bool)>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -543,23 +545,31 @@ impl Fake {
             Arc::new(AtomicUsize::new(0)),
             Arc::new(AtomicUsize::new(0)),
         );
-        let count = |q: &[u8], n: &AtomicUsize, probes: &AtomicUsize| {
-            let probe =
-                Message::from_vec(q).is_ok_and(|m| m.queries[0].query_type() == RecordType::NS);
-            if probe {
+        let last_probe: Arc<Mutex<Option<(String, bool)>>> = Arc::default();
+        let lp = last_probe.clone();
+        let count = Arc::new(move |q: &[u8], n: &AtomicUsize, probes: &AtomicUsize| {
+            let probe = Message::from_vec(q)
+                .ok()
+                .filter(|m| m.queries[0].query_type() == RecordType::NS);
+            if let Some(m) = &probe {
+                *lp.lock().unwrap() =
+                    Some((m.queries[0].name().to_ascii(), m.metadata.recursion_desired));
+            }
+            if probe.is_some() {
                 probes.fetch_add(1, Ordering::SeqCst)
             } else {
                 n.fetch_add(1, Ordering::SeqCst)
             };
-        };
+        });
         let (m1, u1, p1) = (mode.clone(), nu.clone(), np.clone());
         let last_from: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
         let lf = last_from.clone();
+        let count1 = count.clone();
         let t1 = tokio::spawn(async move {
             let mut buf = vec![0u8; 65535];
             while let Ok((n, from)) = udp.recv_from(&mut buf).await {
                 *lf.lock().unwrap() = Some(from);
-                count(&buf[..n], &u1, &p1);
+                count1(&buf[..n], &u1, &p1);
                 let mode = *m1.lock().unwrap();
                 if let Some(r) = respond(&buf[..n], mode, tag, true) {
                     let _ = udp.send_to(&r, from).await;
@@ -574,6 +584,7 @@ impl Fake {
             while let Ok((mut s, _)) = tcp.accept().await {
                 acc.fetch_add(1, Ordering::SeqCst);
                 let (m, c, p) = (m2.clone(), t2c.clone(), p2.clone());
+                let count = count.clone();
                 tokio::spawn(async move {
                     loop {
                         let mut len = [0u8; 2];
@@ -605,6 +616,7 @@ impl Fake {
             probes: np,
             accepted,
             last_from,
+            last_probe,
             tasks: vec![t1, t2],
         }
     }
@@ -1102,4 +1114,37 @@ async fn source_address_is_where_queries_come_from() {
     assert_eq!(txt(&r), ["up"]);
     let from = up.last_from.lock().unwrap().expect("a query came");
     assert_eq!(from.ip().to_string(), "127.0.0.2");
+}
+
+#[tokio::test]
+async fn health_checks_ask_what_they_are_told() {
+    let dead = Fake::start(Mode::Drop, "dead").await;
+    let site = TestSite::new(&format!(
+        ". {{\n forward . {} {{\n  read_timeout 100ms\n  max_connect_attempts 1\n  health_check 50ms no_rec domain Example.NET\n }}\n}}",
+        dead.addr
+    ));
+    site.query(Case::new("a.example.", RecordType::TXT)).await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while dead.last_probe.lock().unwrap().is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        dead.last_probe.lock().unwrap().clone(),
+        Some(("example.net.".to_string(), false))
+    );
+    // By default: the root, with RD.
+    let other = Fake::start(Mode::Drop, "other").await;
+    let site = TestSite::new(&format!(
+        ". {{\n forward . {} {{\n  read_timeout 100ms\n  max_connect_attempts 1\n }}\n}}",
+        other.addr
+    ));
+    site.query(Case::new("a.example.", RecordType::TXT)).await;
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while other.last_probe.lock().unwrap().is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        other.last_probe.lock().unwrap().clone(),
+        Some((".".to_string(), true))
+    );
 }
