@@ -142,6 +142,8 @@ fn implemented() -> Vec<Implemented> {
         implemented!("file", file::File, FileConfig, false),
         implemented!("auto", auto::Auto, AutoConfig, false),
         implemented!("secondary", secondary::Secondary, SecondaryConfig, false),
+        implemented!("loop", loop_::Loop, LoopConfig, false),
+        implemented!("forward", forward::Forward, ForwardConfig, false),
         implemented!("whoami", whoami::Whoami, WhoamiConfig, false),
         implemented!("view", view::View, ViewConfig, true),
     ]
@@ -204,6 +206,8 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
         "file" => build_dyn::<file::File>,
         "auto" => build_dyn::<auto::Auto>,
         "secondary" => build_dyn::<secondary::Secondary>,
+        "loop" => build_dyn::<loop_::Loop>,
+        "forward" => build_dyn::<forward::Forward>,
         "whoami" => build_dyn::<whoami::Whoami>,
         "view" => build_dyn::<view::View>,
         _ => return None,

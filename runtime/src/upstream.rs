@@ -57,6 +57,11 @@ impl Upstream {
         let _ = self.0.set(site);
     }
 
+    /// Is the site this handle belongs to running?
+    pub fn is_bound(&self) -> bool {
+        self.0.get().and_then(Weak::upgrade).is_some()
+    }
+
     /// Asks the server for `name`/`qtype` on behalf of `req` (same client,
     /// listener, transport and DO bit). The reply if it is NOERROR; `None`
     /// otherwise, when unbound, or when the query is already too deep.

@@ -4,6 +4,7 @@ mod acl;
 mod cache;
 mod conformance;
 mod differential;
+mod forward;
 mod malformed;
 mod reload;
 mod rewrite;

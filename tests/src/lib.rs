@@ -289,3 +289,120 @@ impl Drop for Knot {
         let _ = self.child.wait();
     }
 }
+
+/// Unbound (`/usr/sbin/unbound`), started by a test on 127.0.0.1 with its
+/// own directory as a server of local data only: `local-zone: "." refuse`
+/// keeps it from ever recursing (no traffic leaves the machine). Stopped
+/// when dropped.
+pub struct Unbound {
+    child: Option<std::process::Child>,
+    /// Where it listens for plain DNS (UDP and TCP).
+    pub addr: SocketAddr,
+    /// Where it listens for DNS over TLS, if asked to.
+    pub tls_addr: Option<SocketAddr>,
+    conf: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Unbound {
+    /// Starts unbound on `port` with `server` lines (`local-zone:`,
+    /// `local-data:`, `do-udp: no`, ...) added to its `server:` section,
+    /// and waits until it answers.
+    pub fn start(port: u16, server: &str) -> Unbound {
+        Self::start_with(port, None, server)
+    }
+
+    /// [`start`](Self::start), plus DNS over TLS on `tls.0` with the PEM
+    /// certificate `tls.1` and key `tls.2`.
+    pub fn start_with(port: u16, tls: Option<(u16, &Path, &Path)>, server: &str) -> Unbound {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let run = dir.path().display().to_string();
+        let mut text = format!(
+            "server:\n    interface: 127.0.0.1@{port}\n    do-daemonize: no\n    username: \"\"\n    chroot: \"\"\n    directory: \"{run}\"\n    pidfile: \"\"\n    use-syslog: no\n    logfile: \"{run}/unbound.log\"\n    verbosity: 1\n    do-ip6: no\n    num-threads: 1\n    access-control: 127.0.0.0/8 allow\n    module-config: \"iterator\"\n    local-zone: \".\" refuse\n"
+        );
+        if let Some((tls_port, cert, key)) = tls {
+            text.push_str(&format!(
+                "    interface: 127.0.0.1@{tls_port}\n    tls-port: {tls_port}\n    tls-service-pem: \"{}\"\n    tls-service-key: \"{}\"\n",
+                cert.display(),
+                key.display()
+            ));
+        }
+        for line in server.lines().filter(|l| !l.trim().is_empty()) {
+            text.push_str("    ");
+            text.push_str(line.trim());
+            text.push('\n');
+        }
+        text.push_str("remote-control:\n    control-enable: no\n");
+        let conf = dir.path().join("unbound.conf");
+        std::fs::write(&conf, text).expect("write unbound.conf");
+        let mut u = Unbound {
+            child: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            tls_addr: tls.map(|t| SocketAddr::from(([127, 0, 0, 1], t.0))),
+            conf,
+            dir,
+        };
+        u.run();
+        u
+    }
+
+    fn run(&mut self) {
+        let child = std::process::Command::new("unbound")
+            .args(["-d", "-c"])
+            .arg(&self.conf)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("unbound is installed (apt-get install unbound)");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if self.answers() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("unbound did not start; its log:\n{}", self.log());
+    }
+
+    /// Does it answer a query (over TCP, which works with `do-udp: no` too)?
+    fn answers(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut s) =
+            std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200))
+        else {
+            return false;
+        };
+        let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+        let q = query(".", RecordType::SOA).to_vec().expect("encode");
+        let mut framed = (q.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&q);
+        let mut len = [0u8; 2];
+        s.write_all(&framed).is_ok() && s.read_exact(&mut len).is_ok()
+    }
+
+    /// Stops it (the port is then closed).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again with the same configuration and port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.run();
+    }
+
+    /// Its log.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("unbound.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Unbound {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -14,11 +14,14 @@ pub mod debug;
 pub mod dns64;
 pub mod errors;
 pub mod file;
+pub mod forward;
 pub mod header;
 pub mod hosts;
 pub mod loadbalance;
 pub mod local;
 pub mod log;
+#[path = "loop/mod.rs"]
+pub mod loop_;
 pub mod minimal;
 pub mod nsid;
 pub mod rewrite;
