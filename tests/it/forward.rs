@@ -539,3 +539,29 @@ async fn chaos_class_queries_are_forwarded() {
     let txt: Vec<String> = m.answers.iter().map(|r| r.data.to_string()).collect();
     assert_eq!(txt, ["corec-upstream"], "{m:?}");
 }
+
+/// cache in front of forward, with Unbound as the upstream: once answered,
+/// a name keeps being answered from the cache (over UDP through the fast
+/// lane, and over TCP) after Unbound is gone, its TTL counting down from
+/// Unbound's; a name never asked before then fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn cache_answers_after_the_upstream_is_gone() {
+    let mut up = Unbound::start(free_port(), ZONE);
+    let (_dir, s) = site(&block(&format!(
+        "    forward . {}\n    cache 3600",
+        up.addr
+    )));
+    let q = query("www.example.org.", RecordType::A);
+    let first = udp(s.udp, &q).await;
+    assert_eq!(addrs(&first), ["192.0.2.1"]);
+    assert_eq!(first.answers[0].ttl, 60);
+    up.stop();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for m in [udp(s.udp, &q).await, tcp(s.tcp, &q).await] {
+        assert_eq!(rcode(&m), ResponseCode::NoError);
+        assert_eq!(addrs(&m), ["192.0.2.1"]);
+        assert!((50..60).contains(&m.answers[0].ttl), "{}", m.answers[0].ttl);
+    }
+    let other = udp(s.udp, &query("internal.example.org.", RecordType::A)).await;
+    assert_eq!(rcode(&other), ResponseCode::ServFail);
+}
