@@ -4,6 +4,7 @@ mod acl;
 mod conformance;
 mod differential;
 mod malformed;
+mod ops;
 mod reload;
 mod rewrite;
 mod tcp;
