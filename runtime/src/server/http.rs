@@ -199,3 +199,101 @@ async fn accept_loop(listener: tokio::net::TcpListener, handler: HttpHandler, li
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    fn server(limits: HttpLimits) -> HttpServer {
+        let handler: HttpHandler = Arc::new(|method, path| match path {
+            "/hello" => HttpResponse::text(200, format!("{method} hello")),
+            _ => HttpResponse::not_found(),
+        });
+        let at = HttpAddr {
+            host: Some(IpAddr::from([127, 0, 0, 1])),
+            port: 0,
+        };
+        HttpServer::start(bind(at).unwrap(), handler, limits).unwrap()
+    }
+
+    /// Sends `request` and reads until the server closes (at most 5 s).
+    async fn exchange(s: &mut TcpStream, request: &str) -> String {
+        s.write_all(request.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    const GET_HELLO: &str = "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+    #[tokio::test]
+    async fn answers_paths_and_404() {
+        let srv = server(HttpLimits::default());
+        let mut s = TcpStream::connect(srv.local_addr()).await.unwrap();
+        let r = exchange(&mut s, GET_HELLO).await;
+        assert!(r.starts_with("HTTP/1.1 200 OK\r\n"), "{r}");
+        assert!(
+            r.contains("content-type: text/plain; charset=utf-8\r\n"),
+            "{r}"
+        );
+        assert!(r.contains("content-length: 9\r\n"), "{r}");
+        assert!(r.ends_with("\r\n\r\nGET hello"), "{r}");
+        let mut s = TcpStream::connect(srv.local_addr()).await.unwrap();
+        let r = exchange(
+            &mut s,
+            "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(r.starts_with("HTTP/1.1 404 Not Found\r\n"), "{r}");
+        assert!(r.ends_with("404 page not found\n"), "{r}");
+        // Not HTTP at all: the connection is closed, nothing is served.
+        let mut s = TcpStream::connect(srv.local_addr()).await.unwrap();
+        let r = exchange(&mut s, "\x16\x03\x01 not http\r\n\r\n").await;
+        assert!(!r.contains("200 OK"), "{r}");
+    }
+
+    #[tokio::test]
+    async fn connections_are_bounded_in_number_and_time() {
+        let srv = server(HttpLimits {
+            max_connections: 1,
+            read: Duration::from_millis(300),
+            ..HttpLimits::default()
+        });
+        // An idle connection holds the only slot...
+        let mut idle = TcpStream::connect(srv.local_addr()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // ...so another is closed unanswered.
+        let mut second = TcpStream::connect(srv.local_addr()).await.unwrap();
+        assert_eq!(exchange(&mut second, GET_HELLO).await, "");
+        // The idle one is closed after the read timeout, freeing the slot.
+        let mut buf = [0u8; 16];
+        let closed = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut buf)).await;
+        assert!(matches!(closed, Ok(Ok(0) | Err(_))), "{closed:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut third = TcpStream::connect(srv.local_addr()).await.unwrap();
+        assert!(
+            exchange(&mut third, GET_HELLO)
+                .await
+                .starts_with("HTTP/1.1 200 OK")
+        );
+        // Oversized request heads are refused.
+        let mut big = TcpStream::connect(srv.local_addr()).await.unwrap();
+        let huge = format!(
+            "GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(20_000)
+        );
+        let r = exchange(&mut big, &huge).await;
+        assert!(!r.contains("200 OK"), "{r}");
+    }
+
+    #[tokio::test]
+    async fn dropping_the_server_closes_the_listener() {
+        let srv = server(HttpLimits::default());
+        let at = srv.local_addr();
+        drop(srv);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(TcpStream::connect(at).await.is_err());
+    }
+}

@@ -6,7 +6,7 @@ use corec_compiler::Diagnostic;
 
 /// Marker for the config-only `reload` directive; never part of a chain.
 /// The Corefile is watched by the process's [`Reloader`](crate::reload::Reloader)
-/// (see [`super::watch`]), which reads the setting from the serving site.
+/// (see `plugins/reload/watch.rs`), which reads the setting from the serving site.
 #[derive(Debug, Clone, Copy)]
 pub struct Reload;
 
