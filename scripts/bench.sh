@@ -47,7 +47,8 @@ fi
 if wants cache; then
     printf '. {\n    bind 127.0.0.1\n    forward . {$UPSTREAM}\n    cache 3600\n}\n' > "$work/Corefile.cache"
     printf '.:@PORT@ {\n    bind @ADDR@\n    forward . @ADDR@:@UPSTREAM_PORT@\n    cache 3600\n}\n' > "$work/Corefile-cache.in"
-    target/release/corec build "$work/Corefile.cache" -o "$work/site-cache"
+    # Validated at build time with a stand-in; the binary reads the real one at startup.
+    UPSTREAM=127.0.0.1:53 target/release/corec build "$work/Corefile.cache" -o "$work/site-cache"
 fi
 
 export BENCH_RESULTS=$work/results/corec-$(date +%Y%m%d-%H%M%S).jsonl

@@ -334,7 +334,7 @@ fn serve<C: CompiledBlocks>(flags: Flags, compiled: Option<CompiledSite<C>>) -> 
                 );
             }
         }
-        let handlers = match crate::reload::Signals::install() {
+        let mut handlers = match crate::reload::Signals::install() {
             Ok(h) => h,
             Err(e) => {
                 eprintln!("cannot install signal handlers: {e}");
@@ -358,8 +358,19 @@ fn serve<C: CompiledBlocks>(flags: Flags, compiled: Option<CompiledSite<C>>) -> 
             banner(&server);
         }
         let reloader = Arc::new(Reloader::new(server.clone(), source, flags.port.clone()));
-        let code = crate::reload::signals(handlers, reloader).await;
-        server.stop();
+        reloader.watch();
+        let mut code = crate::reload::signals(&mut handlers, reloader.clone()).await;
+        reloader.stop_watching();
+        // *health*'s lameduck: DNS keeps being served for a while; a second
+        // SIGINT cuts it short.
+        tokio::select! {
+            _ = server.shutdown() => {}
+            _ = handlers.interrupted() => {
+                tracing::info!("SIGINT: Terminating now");
+                server.stop();
+                code = ExitCode::from(2);
+            }
+        }
         if let Some(p) = &flags.pidfile {
             let _ = std::fs::remove_file(p);
         }

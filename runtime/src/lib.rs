@@ -6,6 +6,7 @@
 
 #![warn(missing_docs)]
 
+pub mod addr;
 pub mod dns;
 pub mod plugin;
 pub mod plugins;

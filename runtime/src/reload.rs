@@ -1,6 +1,7 @@
 //! Reload: re-read the Corefile, validate it, build the new site and swap
 //! it in; on any error log the rendered diagnostics and keep serving the
-//! old site. Triggered by SIGUSR1 (and later the `reload` plugin).
+//! old site. Triggered by SIGUSR1 and by the *reload* plugin's watcher
+//! (`plugins/reload/watch.rs`), which the reloader runs for the serving site.
 
 use crate::cli::load_for;
 use crate::server::Server;
@@ -8,7 +9,9 @@ use crate::site::CompiledBlocks;
 use corec_compiler::RealFs;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use tokio_util::sync::CancellationToken;
 
 /// Where the configuration came from.
 #[derive(Debug, Clone)]
@@ -39,6 +42,12 @@ pub struct Reloader<C: CompiledBlocks> {
     source: ConfigSource,
     port: String,
     lock: tokio::sync::Mutex<()>,
+    /// Itself, once [`watch`](Self::watch) was called (the watcher holds it weakly).
+    me: OnceLock<Weak<Self>>,
+    /// Stops the running *reload* watcher.
+    watcher: Mutex<Option<CancellationToken>>,
+    /// Reloads the watcher triggered that failed (`coredns_reload_failed_total`).
+    watch_failures: AtomicU64,
 }
 
 impl<C: CompiledBlocks> Reloader<C> {
@@ -49,12 +58,67 @@ impl<C: CompiledBlocks> Reloader<C> {
             source,
             port,
             lock: tokio::sync::Mutex::new(()),
+            me: OnceLock::new(),
+            watcher: Mutex::new(None),
+            watch_failures: AtomicU64::new(0),
         }
+    }
+
+    /// Starts the *reload* plugin's Corefile watcher if the serving site
+    /// has *reload*, and again after every successful reload.
+    pub fn watch(self: &Arc<Self>) {
+        let _ = self.me.set(Arc::downgrade(self));
+        self.arm();
+    }
+
+    /// Stops the watcher (shutdown).
+    pub fn stop_watching(&self) {
+        if let Some(stop) = self.watcher.lock().expect("watcher").take() {
+            stop.cancel();
+        }
+    }
+
+    /// Reloads triggered by the *reload* plugin that failed.
+    pub fn reload_failures(&self) -> u64 {
+        self.watch_failures.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_watch_failure(&self) {
+        self.watch_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// (Re)starts the watcher for the serving site.
+    fn arm(&self) {
+        let mut running = self.watcher.lock().expect("watcher");
+        if let Some(stop) = running.take() {
+            stop.cancel();
+        }
+        let Some(me) = self.me.get().cloned() else {
+            return; // not watching
+        };
+        let site = self.server.current();
+        let Some(cfg) = site.side.reload else {
+            return;
+        };
+        let path = match &self.source {
+            ConfigSource::File(p) => p.clone(),
+            ConfigSource::Default => PathBuf::from("Corefile"),
+            ConfigSource::Stdin => {
+                tracing::warn!(target: "plugin/reload", "the Corefile came from stdin: it cannot be watched");
+                return;
+            }
+        };
+        let stop = CancellationToken::new();
+        *running = Some(stop.clone());
+        crate::plugins::reload::watch::start(me, path, &cfg, &site.model.sources, stop);
     }
 
     /// Reloads now.
     pub async fn reload(&self) -> Reloaded {
         let _one_at_a_time = self.lock.lock().await;
+        if self.server.is_draining() {
+            return Reloaded::Failed("the server is shutting down".into());
+        }
         let path = match &self.source {
             ConfigSource::File(p) => p.clone(),
             ConfigSource::Stdin => {
@@ -87,6 +151,7 @@ impl<C: CompiledBlocks> Reloader<C> {
         if was_compiled {
             tracing::info!("running interpreted: Corefile changed since build");
         }
+        self.arm();
         Reloaded::Swapped
     }
 
@@ -131,31 +196,36 @@ impl Signals {
     }
 }
 
-/// Waits for signals: SIGUSR1 reloads, SIGTERM and SIGINT shut down, SIGHUP
-/// is ignored (as in CoreDNS). Returns the exit code.
-pub async fn signals<C: CompiledBlocks>(handlers: Signals, reloader: Arc<Reloader<C>>) -> ExitCode {
-    let Signals {
-        mut usr1,
-        mut term,
-        mut int,
-        mut hup,
-    } = handlers;
+impl Signals {
+    /// Waits for SIGINT during shutdown: a second one quits at once (as in CoreDNS).
+    pub async fn interrupted(&mut self) {
+        self.int.recv().await;
+    }
+}
+
+/// Waits for signals: SIGUSR1 reloads, SIGTERM and SIGINT return (the
+/// caller then shuts down, see [`Server::shutdown`]), SIGHUP is ignored (as
+/// in CoreDNS). Returns the exit code.
+pub async fn signals<C: CompiledBlocks>(
+    handlers: &mut Signals,
+    reloader: Arc<Reloader<C>>,
+) -> ExitCode {
     loop {
         tokio::select! {
-            _ = usr1.recv() => {
+            _ = handlers.usr1.recv() => {
                 let r = reloader.clone();
                 // A reload must not hold up signal handling (a second SIGUSR1 queues behind it).
                 tokio::spawn(async move { r.reload_logged("SIGUSR1").await; });
             }
-            _ = term.recv() => {
+            _ = handlers.term.recv() => {
                 tracing::info!("SIGTERM: Shutting down servers then terminating");
                 return ExitCode::SUCCESS;
             }
-            _ = int.recv() => {
+            _ = handlers.int.recv() => {
                 tracing::info!("SIGINT: Shutting down servers then terminating");
                 return ExitCode::SUCCESS;
             }
-            _ = hup.recv() => {}
+            _ = handlers.hup.recv() => {}
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::plugin::{Handler, Outcome, Parse, Request, Setup};
 use crate::plugins::view::ViewFilter;
 use crate::plugins::view::expr::QueryFacts;
 use crate::registry;
+use crate::server::side::{BlockSide, SideConfig};
 use crate::upstream::Upstream;
 use crate::wire::WireQuery;
 use corec_compiler::{Block, Diagnostic, Diagnostics, Dispenser, Model, SourceMap, Transport};
@@ -40,6 +41,28 @@ pub struct BlockConfig {
     pub view: Option<Arc<ViewFilter>>,
     /// Connection limits for the block's TCP listeners (`timeouts`).
     pub conn_limits: ConnLimits,
+    /// Side listeners and process-wide settings the block asks for
+    /// (*health*, *ready*, *reload*).
+    pub side: BlockSide,
+    /// How the block's plugins tell whether they are ready (for *ready*).
+    pub readiness: Vec<Readiness>,
+}
+
+/// One plugin's way of telling whether it is ready to serve (a zone loaded,
+/// a first transfer done). Plugins without one count as ready.
+#[derive(Clone)]
+pub struct Readiness {
+    /// The plugin's name, as `/ready` lists it while it is not ready.
+    pub plugin: &'static str,
+    /// True once the plugin is ready. Called from `/ready` requests: quick,
+    /// never blocking.
+    pub check: Arc<dyn Fn() -> bool + Send + Sync>,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Readiness({})", self.plugin)
+    }
 }
 
 /// Limits of connection-oriented transports a block sets (`timeouts`);
@@ -123,6 +146,8 @@ impl Default for BlockConfig {
             zone_listeners: ZoneListeners::default(),
             view: None,
             conn_limits: ConnLimits::default(),
+            side: BlockSide::default(),
+            readiness: Vec::new(),
         }
     }
 }
@@ -152,6 +177,19 @@ impl BuildEnv<'_> {
     /// The way back into this site, for resolving names through it.
     pub fn upstream(&self) -> Upstream {
         self.upstream.clone()
+    }
+
+    /// Registers `plugin`'s readiness for *ready*: `check` returns true once
+    /// the plugin can serve (see [`Readiness`]).
+    pub fn readiness(
+        &mut self,
+        plugin: &'static str,
+        check: impl Fn() -> bool + Send + Sync + 'static,
+    ) {
+        self.config.readiness.push(Readiness {
+            plugin,
+            check: Arc::new(check),
+        });
     }
 
     /// A path relative to the block's `root`.
@@ -472,6 +510,8 @@ pub struct Site<C> {
     pub fingerprint: u64,
     /// The loaded Corefile.
     pub model: Arc<Model>,
+    /// Side listeners and process-wide settings (*health*, *ready*, *reload*).
+    pub side: SideConfig,
     shutdown: CancellationToken,
     upstream: Upstream,
 }
@@ -606,12 +646,14 @@ impl<C: CompiledBlocks> Site<C> {
             .iter()
             .map(|b| b.plugins.iter().all(|p| registry::is_config_only(p.name)))
             .collect();
+        let side = SideConfig::gather(&configs);
         Site {
             active,
             listeners,
             empty_blocks,
             fingerprint: model.fingerprint(),
             model: Arc::new(model),
+            side,
             shutdown,
             upstream,
         }

@@ -338,3 +338,59 @@ fn build_a_site_then_reload_it_interpreted() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Unknown directive 'bogus'"));
 }
+
+/// The *reload* plugin and *health*'s lameduck as a user sees them: the
+/// running configuration's SHA-512 at startup, a broken Corefile refused
+/// with CoreDNS's line, a good one applied, and SIGTERM waiting out the
+/// lameduck while DNS is still answered.
+#[test]
+fn reload_plugin_and_lameduck() {
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    let text = |zones: &str, extra: &str| {
+        format!(
+            "{zones} {{\n    reload 2s 0s\n    health 127.0.0.1:0 {{\n        lameduck 3s\n    }}\n    whoami{extra}\n}}\n"
+        )
+    };
+    write(&corefile, &text("example.org:0", ""));
+    let mut p = Proc::spawn(Command::new(COREC).args(["run", "-conf", corefile.to_str().unwrap()]));
+    let port = p.port_of("example.org.");
+    let sha = p.wait_line(10, |l| {
+        l.starts_with("[INFO] plugin/reload: Running configuration SHA512 = ")
+    });
+    let hex = sha.rsplit(' ').next().unwrap();
+    assert!(
+        hex.len() == 128 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{sha}"
+    );
+
+    write(&corefile, &text("example.org:0", " extra"));
+    let failed = p.wait_line(10, |l| {
+        l.starts_with("[ERROR] plugin/reload: Corefile changed but reload failed: ")
+    });
+    assert!(
+        failed.contains("Wrong argument count or unexpected line ending after 'extra'"),
+        "{failed}"
+    );
+    p.wait_line(5, |l| l.contains("Corefile:6:12"));
+    assert!(ask(port, "a.example.org", 1, 1).is_some_and(|r| r[3] & 0xf == 0));
+
+    write(&corefile, &text("example.org:0 example.net:0", ""));
+    p.wait_line(10, |l| l == "[INFO] Reloading");
+    let next = p.wait_line(10, |l| {
+        l.starts_with("[INFO] plugin/reload: Running configuration SHA512 = ")
+    });
+    assert_ne!(next, sha, "the new configuration's digest");
+    p.wait_line(10, |l| l == "[INFO] Reloading complete");
+    assert!(ask(port, "a.example.net", 1, 1).is_some_and(|r| r[3] & 0xf == 0));
+
+    p.signal("TERM");
+    p.wait_line(5, |l| {
+        l == "[INFO] plugin/health: Going into lameduck mode for 3s"
+    });
+    assert!(
+        ask(port, "a.example.org", 1, 1).is_some(),
+        "DNS is answered during the lameduck"
+    );
+    assert_eq!(p.wait_exit(10), Some(0));
+}

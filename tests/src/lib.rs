@@ -39,12 +39,27 @@ impl<C: CompiledBlocks> Running<C> {
     fn new(server: Arc<Server<C>>, config: ConfigSource) -> Self {
         let (_, bound) = server.bound()[0];
         let reloader = Arc::new(Reloader::new(server.clone(), config, "53".into()));
+        // The *reload* plugin's watcher, as `corec run` starts it.
+        reloader.watch();
         Running {
             udp: SocketAddr::from(([127, 0, 0, 1], bound.udp.port())),
             tcp: SocketAddr::from(([127, 0, 0, 1], bound.tcp.port())),
             server,
             reloader,
         }
+    }
+
+    /// Where the side listener configured as `configured` (`127.0.0.1:0`,
+    /// `:8080`) actually listens (on 127.0.0.1 for every address).
+    pub fn http_addr(&self, configured: &str) -> Option<SocketAddr> {
+        self.server
+            .side_bound()
+            .into_iter()
+            .find(|(at, _)| at.to_string() == configured)
+            .map(|(_, bound)| match bound.ip().is_unspecified() {
+                true => SocketAddr::from(([127, 0, 0, 1], bound.port())),
+                false => bound,
+            })
     }
 
     /// UDP port of the listener serving `zone` (for multi-listener sites).
@@ -59,7 +74,45 @@ impl<C: CompiledBlocks> Running<C> {
 
 impl<C: CompiledBlocks> Drop for Running<C> {
     fn drop(&mut self) {
+        self.reloader.stop_watching();
         self.server.stop();
+    }
+}
+
+/// `GET path` over HTTP/1.1 on a plain TCP connection: the status and the
+/// body, or `None` if the server cannot be reached or says nothing within 5 s.
+pub async fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let exchange = async {
+        let mut s = TcpStream::connect(addr).await.ok()?;
+        let req = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.ok()?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).await.ok()?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n")?;
+        let status = head.split(' ').nth(1)?.parse().ok()?;
+        Some((status, body.to_string()))
+    };
+    tokio::time::timeout(Duration::from_secs(5), exchange)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// Retries `probe` every 100 ms until it returns `Some`, for at most `secs`.
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    secs: u64,
+    mut probe: impl FnMut() -> F,
+) -> Option<T> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return Some(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 

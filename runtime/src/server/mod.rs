@@ -2,8 +2,11 @@
 //! swap: a reload builds the new site, binds any new addresses, swaps, and
 //! only then closes listeners the new site no longer has. Queries in flight
 //! keep the site they started with; sockets that stay are never closed.
+//! Side listeners (HTTP: *health*, *ready*) follow the same rules.
 
+pub mod http;
 pub mod respond;
+pub mod side;
 mod sys;
 pub mod tcp;
 mod udp;
@@ -11,9 +14,11 @@ mod udp;
 use crate::site::{CompiledBlocks, ListenAddr, Site};
 use arc_swap::ArcSwap;
 use corec_compiler::Transport;
+use http::{HttpAddr, HttpLimits, HttpResponse, HttpServer};
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
 
@@ -43,6 +48,9 @@ impl Drop for Running {
 pub struct Server<C: CompiledBlocks> {
     site: Arc<ArcSwap<Site<C>>>,
     listeners: Mutex<HashMap<ListenAddr, Running>>,
+    side: Mutex<HashMap<HttpAddr, HttpServer>>,
+    /// Set once shutdown has begun (the lameduck): `/ready` says so.
+    draining: Arc<AtomicBool>,
     tcp_limits: tcp::TcpLimits,
     udp_sockets: usize,
 }
@@ -68,6 +76,8 @@ impl<C: CompiledBlocks> Server<C> {
         let server = Arc::new(Server {
             site: Arc::new(ArcSwap::new(site.into_shared())),
             listeners: Mutex::new(HashMap::new()),
+            side: Mutex::new(HashMap::new()),
+            draining: Arc::new(AtomicBool::new(false)),
             tcp_limits,
             udp_sockets,
         });
@@ -76,7 +86,12 @@ impl<C: CompiledBlocks> Server<C> {
         for (at, l) in &site.listeners {
             started.insert(*at, server.listen(*at, l.name.clone())?);
         }
+        let mut side = HashMap::new();
+        for at in site.side.http.keys() {
+            side.insert(*at, server.listen_http(*at)?);
+        }
         *server.listeners.lock().expect("listener map") = started;
+        *server.side.lock().expect("side listener map") = side;
         Ok(server)
     }
 
@@ -98,27 +113,88 @@ impl<C: CompiledBlocks> Server<C> {
         v
     }
 
-    /// Switches to `site`: binds its new listeners first (failing without
-    /// change if one cannot bind), swaps atomically, then closes the
-    /// listeners it no longer uses.
+    /// Side listeners' actual addresses, by configured address.
+    pub fn side_bound(&self) -> Vec<(HttpAddr, SocketAddr)> {
+        let mut v: Vec<_> = self
+            .side
+            .lock()
+            .expect("side listener map")
+            .iter()
+            .map(|(k, s)| (*k, s.local_addr()))
+            .collect();
+        v.sort_by_key(|(k, _)| *k);
+        v
+    }
+
+    /// Switches to `site`: binds its new listeners (DNS and side) first,
+    /// failing without change if one cannot bind, swaps atomically, then
+    /// closes the listeners it no longer uses. A listener whose address
+    /// stays is kept as it is.
     pub fn replace(&self, site: Site<C>) -> io::Result<()> {
         let mut listeners = self.listeners.lock().expect("listener map");
+        let mut side = self.side.lock().expect("side listener map");
         let mut added = HashMap::new();
         for (at, l) in &site.listeners {
             if !listeners.contains_key(at) {
                 added.insert(*at, self.listen(*at, l.name.clone())?);
             }
         }
+        let mut side_added = HashMap::new();
+        for at in site.side.http.keys() {
+            if !side.contains_key(at) {
+                side_added.insert(*at, self.listen_http(*at)?);
+            }
+        }
         let keep: Vec<ListenAddr> = site.listeners.keys().copied().collect();
+        let keep_side: Vec<HttpAddr> = site.side.http.keys().copied().collect();
         self.site.store(site.into_shared());
         listeners.retain(|at, _| keep.contains(at));
         listeners.extend(added);
+        side.retain(|at, _| keep_side.contains(at));
+        side.extend(side_added);
         Ok(())
     }
 
     /// Stops every listener (queries in flight finish on their own).
     pub fn stop(&self) {
         self.listeners.lock().expect("listener map").clear();
+        self.side.lock().expect("side listener map").clear();
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Shuts down as on SIGTERM: when the serving site has a *health*
+    /// lameduck, keeps serving DNS (and `/health`) for that long while
+    /// `/ready` says it is shutting down, then stops every listener.
+    pub async fn shutdown(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+        let lameduck = self.current().side.lameduck;
+        if !lameduck.is_zero() {
+            tracing::info!(
+                target: "plugin/health",
+                "Going into lameduck mode for {}",
+                corec_compiler::duration::format_go_duration(lameduck.as_nanos() as i64)
+            );
+            tokio::time::sleep(lameduck).await;
+        }
+        self.stop();
+    }
+
+    /// Binds a side listener answering from whatever site is serving.
+    fn listen_http(&self, at: HttpAddr) -> io::Result<HttpServer> {
+        let socket = http::bind(at)
+            .map_err(|e| io::Error::new(e.kind(), format!("listen tcp {at}: {e}")))?;
+        let site = self.site.clone();
+        let draining = self.draining.clone();
+        let handler: http::HttpHandler =
+            Arc::new(move |_method, path| match site.load().side.http.get(&at) {
+                Some(endpoints) => endpoints.respond(path, draining.load(Ordering::Relaxed)),
+                None => HttpResponse::not_found(),
+            });
+        HttpServer::start(socket, handler, HttpLimits::default())
     }
 
     fn listen(&self, at: ListenAddr, name: Arc<str>) -> io::Result<Running> {

@@ -315,6 +315,10 @@ impl Setup for File {
             }
         }
         slots.sort_by_key(|s| std::cmp::Reverse(s.origin.len()));
+        // Ready (for *ready*) once every zone is loaded: a zone file that
+        // does not exist yet is picked up by the reload loop when it appears.
+        let zones: Vec<_> = slots.iter().map(|s| s.zone.clone()).collect();
+        env.readiness(Self::NAME, move || zones.iter().all(|z| z.load().is_some()));
         Ok(File {
             slots,
             upstream: env.upstream(),

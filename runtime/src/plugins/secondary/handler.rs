@@ -268,7 +268,10 @@ impl Setup for Secondary {
         // Longest origin first, keeping each slot's NOTIFY entry beside it.
         let mut both: Vec<_> = slots.into_iter().zip(notify).collect();
         both.sort_by_key(|(s, _)| std::cmp::Reverse(s.origin.len()));
-        let (slots, notify) = both.into_iter().unzip();
+        let (slots, notify): (Vec<Slot>, _) = both.into_iter().unzip();
+        // Ready (for *ready*) once every zone has been transferred in.
+        let zones: Vec<_> = slots.iter().map(|s| s.zone.clone()).collect();
+        env.readiness(Self::NAME, move || zones.iter().all(|z| z.load().is_some()));
         Ok(Secondary {
             slots,
             notify,
