@@ -45,8 +45,12 @@ if wants auth; then
     target/release/corec build "$work/Corefile.auth" -o "$work/site-auth"
 fi
 if wants cache; then
-    printf '. {\n    bind 127.0.0.1\n    forward . {$UPSTREAM}\n    cache 3600\n}\n' > "$work/Corefile.cache"
-    printf '.:@PORT@ {\n    bind @ADDR@\n    forward . @ADDR@:@UPSTREAM_PORT@\n    cache 3600\n}\n' > "$work/Corefile-cache.in"
+    # Room for the whole query set (about 12k answers and 10k denials), as
+    # the peers' caches have: the scenario times hits. CoreDNS's default
+    # capacity (10,000 per cache) would send a share of queries upstream.
+    cache='    cache 3600 {\n        success 65536\n        denial 65536\n    }\n'
+    printf ". {\n    bind 127.0.0.1\n    forward . {\$UPSTREAM}\n$cache}\n" > "$work/Corefile.cache"
+    printf ".:@PORT@ {\n    bind @ADDR@\n    forward . @ADDR@:@UPSTREAM_PORT@\n$cache}\n" > "$work/Corefile-cache.in"
     # Validated at build time with a stand-in; the binary reads the real one at startup.
     UPSTREAM=127.0.0.1:53 target/release/corec build "$work/Corefile.cache" -o "$work/site-cache"
 fi
