@@ -565,3 +565,47 @@ async fn cache_answers_after_the_upstream_is_gone() {
     let other = udp(s.udp, &query("internal.example.org.", RecordType::A)).await;
     assert_eq!(rcode(&other), ResponseCode::ServFail);
 }
+
+/// The Corefile Kubernetes installs by default, with `kubernetes` and
+/// `prometheus` removed (corec has neither yet), the upstream pointed at a
+/// test Unbound and the side listeners on free loopback ports: it loads,
+/// serves through forward and cache, and health and ready answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_default_kubernetes_corefile_without_kubernetes_serves() {
+    let up = Unbound::start(free_port(), ZONE);
+    let (health, ready) = (free_port(), free_port());
+    let corefile = format!(
+        ".:0 {{
+    errors
+    health 127.0.0.1:{health} {{
+       lameduck 5s
+    }}
+    ready 127.0.0.1:{ready}
+    forward . {} {{
+       max_concurrent 1000
+    }}
+    cache 30
+    loop
+    reload
+    loadbalance
+}}
+",
+        up.addr
+    );
+    let (_dir, s) = site(&corefile);
+    let q = query("www.example.org.", RecordType::A);
+    for m in [udp(s.udp, &q).await, tcp(s.tcp, &q).await] {
+        assert_eq!(addrs(&m), ["192.0.2.1"]);
+        assert!(m.answers[0].ttl <= 30, "cache 30 caps the TTL");
+    }
+    let health = SocketAddr::from(([127, 0, 0, 1], health));
+    let ready = SocketAddr::from(([127, 0, 0, 1], ready));
+    assert_eq!(http_get(health, "/health").await, Some((200, "OK".into())));
+    let ok = eventually(5, || async {
+        http_get(ready, "/ready")
+            .await
+            .filter(|(code, _)| *code == 200)
+    })
+    .await;
+    assert_eq!(ok, Some((200, "OK".into())));
+}
