@@ -69,6 +69,20 @@ pub fn split_host_port(text: &str) -> Result<(&str, &str), String> {
     Ok((host, &text[colon + 1..]))
 }
 
+/// The optional ADDRESS argument of a side-listener directive (`health`,
+/// `ready`): `None` when the line has none; more than one is an error.
+pub fn optional_address(
+    d: &mut corec_compiler::Dispenser<'_>,
+) -> Result<Option<(HostPort, corec_compiler::Span)>, corec_compiler::Diagnostics> {
+    match d.remaining_args().as_slice() {
+        [] => Ok(None),
+        [addr] => HostPort::parse(&addr.text)
+            .map(|hp| Some((hp, addr.span)))
+            .map_err(|e| d.err_at(addr, e).into()),
+        _ => Err(d.arg_err().into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

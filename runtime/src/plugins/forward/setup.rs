@@ -74,31 +74,6 @@ const PROPERTIES: [&str; 21] = [
     "resolver",
 ];
 
-/// Response codes by name, as miekg/dns's `StringToRcode`.
-pub const RCODES: [(&str, u16); 21] = [
-    ("NOERROR", 0),
-    ("FORMERR", 1),
-    ("SERVFAIL", 2),
-    ("NXDOMAIN", 3),
-    ("NOTIMP", 4),
-    ("REFUSED", 5),
-    ("YXDOMAIN", 6),
-    ("YXRRSET", 7),
-    ("NXRRSET", 8),
-    ("NOTAUTH", 9),
-    ("NOTZONE", 10),
-    ("BADSIG", 16),
-    ("BADVERS", 16),
-    ("BADKEY", 17),
-    ("BADTIME", 18),
-    ("BADMODE", 19),
-    ("BADNAME", 20),
-    ("BADALG", 21),
-    ("BADTRUNC", 22),
-    ("BADCOOKIE", 23),
-    ("NOTIMPL", 4),
-];
-
 /// Configuration of every `forward` of a block, in Corefile order.
 #[derive(Debug, Clone)]
 pub struct ForwardConfig {
@@ -578,15 +553,18 @@ fn no_args(d: &mut Dispenser<'_>) -> Result<(), Diagnostic> {
 
 fn rcode(d: &Dispenser<'_>, tok: &Token) -> Result<u16, Diagnostic> {
     let upper = tok.text.to_ascii_uppercase();
-    RCODES
+    crate::plugins::template::names::RCODES
         .iter()
         .find(|(n, _)| *n == upper)
         .map(|(_, c)| *c)
         .ok_or_else(|| {
             let mut e = d.err_at(tok, format!("{} is not a valid rcode", tok.text));
-            if let Some(m) =
-                corec_compiler::diag::did_you_mean(&upper, RCODES.iter().map(|(n, _)| *n))
-            {
+            if let Some(m) = corec_compiler::diag::did_you_mean(
+                &upper,
+                crate::plugins::template::names::RCODES
+                    .iter()
+                    .map(|(n, _)| *n),
+            ) {
                 e = e.with_label(format!("did you mean '{m}'?"));
             }
             e

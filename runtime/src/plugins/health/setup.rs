@@ -35,13 +35,9 @@ impl Parse for HealthConfig {
         };
         // Repeated, the last address and lameduck count (as in CoreDNS).
         while d.next() {
-            match d.remaining_args().as_slice() {
-                [] => {}
-                [addr] => {
-                    cfg.address = HostPort::parse(&addr.text).map_err(|e| d.err_at(addr, e))?;
-                    cfg.span = Some(addr.span);
-                }
-                _ => return Err(d.arg_err().into()),
+            if let Some((address, span)) = crate::addr::optional_address(d)? {
+                cfg.address = address;
+                cfg.span = Some(span);
             }
             while d.next_block() {
                 if d.val() != "lameduck" {

@@ -44,13 +44,9 @@ impl Parse for ReadyConfig {
             monitor: Monitor::default(),
         };
         while d.next() {
-            match d.remaining_args().as_slice() {
-                [] => {}
-                [addr] => {
-                    cfg.address = HostPort::parse(&addr.text).map_err(|e| d.err_at(addr, e))?;
-                    cfg.span = Some(addr.span);
-                }
-                _ => return Err(d.arg_err().into()),
+            if let Some((address, span)) = crate::addr::optional_address(d)? {
+                cfg.address = address;
+                cfg.span = Some(span);
             }
             while d.next_block() {
                 if d.val() != "monitor" {

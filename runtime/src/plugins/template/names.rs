@@ -104,7 +104,9 @@ const CLASSES: &[(&str, u16)] = &[
     ("ANY", 255),
 ];
 
-/// Response code mnemonics and their codes.
+/// Response code mnemonics and their codes, as miekg/dns's `StringToRcode`
+/// (the names CoreDNS's plugins accept). The first name of a code is the
+/// one printed.
 pub(crate) const RCODES: &[(&str, u16)] = &[
     ("NOERROR", 0),
     ("FORMERR", 1),
@@ -119,6 +121,7 @@ pub(crate) const RCODES: &[(&str, u16)] = &[
     ("NOTZONE", 10),
     ("DSOTYPENI", 11),
     ("BADSIG", 16),
+    ("BADVERS", 16),
     ("BADKEY", 17),
     ("BADTIME", 18),
     ("BADMODE", 19),
@@ -126,6 +129,7 @@ pub(crate) const RCODES: &[(&str, u16)] = &[
     ("BADALG", 21),
     ("BADTRUNC", 22),
     ("BADCOOKIE", 23),
+    ("NOTIMPL", 4),
 ];
 
 /// A type as the Corefile names it: exactly one of CoreDNS's mnemonics.
