@@ -206,6 +206,22 @@ impl TestSite {
     }
 }
 
+/// Question types the lane-equality tests ask for.
+pub(crate) const LANE_TYPES: [RecordType; 12] = [
+    RecordType::A,
+    RecordType::AAAA,
+    RecordType::MX,
+    RecordType::NS,
+    RecordType::SOA,
+    RecordType::TXT,
+    RecordType::CNAME,
+    RecordType::DS,
+    RecordType::ANY,
+    RecordType::SRV,
+    RecordType::DNSKEY,
+    RecordType::NSEC,
+];
+
 impl TestSite {
     /// The reply on the wire from the full path and, if it answered, from
     /// the fast lane.

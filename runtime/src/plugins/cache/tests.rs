@@ -1345,20 +1345,7 @@ async fn refreshes_are_bounded() {
 async fn fast_lane_matches_the_full_path() {
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/differential");
-    let types = [
-        RecordType::A,
-        RecordType::AAAA,
-        RecordType::MX,
-        RecordType::NS,
-        RecordType::SOA,
-        RecordType::TXT,
-        RecordType::CNAME,
-        RecordType::DS,
-        RecordType::ANY,
-        RecordType::SRV,
-        RecordType::DNSKEY,
-        RecordType::NSEC,
-    ];
+    let types = crate::testing::LANE_TYPES;
     let names = [
         "example.org.",
         "www.example.org.",

@@ -891,6 +891,11 @@ impl Zone {
         };
         // Records of the node itself or of a wildcard answer as the name asked.
         let owner = name;
+        let nodata = if wildcard {
+            Denial::WildcardNoData
+        } else {
+            Denial::NoData
+        };
         if qtype == RecordType::ANY {
             for set in node.data_sets().take(if one_any { 1 } else { usize::MAX }) {
                 out.answers.extend(set.records(owner));
@@ -899,16 +904,7 @@ impl Zone {
                 }
             }
             if out.answers.is_empty() {
-                self.deny(
-                    lname,
-                    if wildcard {
-                        Denial::WildcardNoData
-                    } else {
-                        Denial::NoData
-                    },
-                    dnssec,
-                    out,
-                );
+                self.deny(lname, nodata, dnssec, out);
             }
             return Step::Done;
         }
@@ -930,16 +926,7 @@ impl Zone {
             }
             return Step::Done;
         }
-        self.deny(
-            lname,
-            if wildcard {
-                Denial::WildcardNoData
-            } else {
-                Denial::NoData
-            },
-            dnssec,
-            out,
-        );
+        self.deny(lname, nodata, dnssec, out);
         Step::Done
     }
 
