@@ -50,7 +50,18 @@ impl<P: Plugin, R: Handler> Handler for Chain<P, R> {
 
     #[inline]
     fn handle_wire(&self, q: &WireQuery<'_>, out: &mut Vec<u8>) -> bool {
-        self.head.serve_wire(q, out, &self.rest)
+        let done = self.head.serve_wire(q, out, &self.rest);
+        note_writer(q, done, P::NAME);
+        done
+    }
+}
+
+/// Names the plugin that answered in the fast lane: the innermost hop
+/// that returned true is the first to get here.
+#[inline]
+fn note_writer(q: &WireQuery<'_>, done: bool, plugin: &'static str) {
+    if done && q.writer.get().is_empty() {
+        q.writer.set(plugin);
     }
 }
 
@@ -97,7 +108,11 @@ impl Handler for DynNext<'_> {
 
     fn handle_wire(&self, q: &WireQuery<'_>, out: &mut Vec<u8>) -> bool {
         match self.0.split_first() {
-            Some((head, rest)) => head.serve_wire_dyn(q, out, DynNext(rest)),
+            Some((head, rest)) => {
+                let done = head.serve_wire_dyn(q, out, DynNext(rest));
+                note_writer(q, done, head.name());
+                done
+            }
             None => false,
         }
     }

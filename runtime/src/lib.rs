@@ -29,6 +29,8 @@ pub mod cli;
 #[cfg(feature = "serve")]
 pub mod logging;
 #[cfg(feature = "serve")]
+pub mod metrics;
+#[cfg(feature = "serve")]
 pub mod reload;
 #[cfg(all(test, feature = "serve"))]
 pub(crate) mod testing;

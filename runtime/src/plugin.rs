@@ -168,6 +168,16 @@ impl Answer {
         Answer::Reply(Reply { message, plugin })
     }
 
+    /// The plugin that wrote the reply, as the `plugin` label of
+    /// `coredns_dns_responses_total` names it ("" when the server writes it).
+    pub fn writer(&self) -> &'static str {
+        match self {
+            Answer::Reply(r) => r.plugin,
+            Answer::Transfer { plugin, .. } => plugin,
+            Answer::Rcode(_) | Answer::Drop => "",
+        }
+    }
+
     /// The response code the client will see.
     pub fn rcode(&self) -> Option<ResponseCode> {
         match self {

@@ -85,6 +85,7 @@ impl<C: CompiledBlocks> Reloader<C> {
 
     pub(crate) fn count_watch_failure(&self) {
         self.watch_failures.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::core().reload_failed.inc();
     }
 
     /// (Re)starts the watcher for the serving site.

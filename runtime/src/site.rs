@@ -5,6 +5,7 @@
 
 use crate::chain::{DynNext, DynPlugin};
 use crate::dns::RecordType;
+use crate::metrics::DnsMetrics;
 use crate::plugin::{Handler, Outcome, Parse, Request, Setup};
 use crate::plugins::view::ViewFilter;
 use crate::plugins::view::expr::QueryFacts;
@@ -46,6 +47,8 @@ pub struct BlockConfig {
     pub side: BlockSide,
     /// How the block's plugins tell whether they are ready (for *ready*).
     pub readiness: Vec<Readiness>,
+    /// *prometheus*: the block's `coredns_dns_*` metrics, recorded by the server.
+    pub metrics: Option<Arc<DnsMetrics>>,
 }
 
 /// One plugin's way of telling whether it is ready to serve (a zone loaded,
@@ -148,6 +151,7 @@ impl Default for BlockConfig {
             conn_limits: ConnLimits::default(),
             side: BlockSide::default(),
             readiness: Vec::new(),
+            metrics: None,
         }
     }
 }
@@ -190,6 +194,27 @@ impl BuildEnv<'_> {
             plugin,
             check: Arc::new(check),
         });
+    }
+
+    /// The names of the listeners the block serves on (`dns://:53`), the
+    /// `server` label of its metrics. `bind` is set before any plugin that
+    /// asks (it comes early in the registry order).
+    pub fn servers(&self) -> Vec<Arc<str>> {
+        let mut names: Vec<Arc<str>> = Vec::new();
+        for (at, _) in listen_zones(self.block, self.config) {
+            if !names.iter().any(|n| **n == *at.to_string()) {
+                names.push(at.to_string().into());
+            }
+        }
+        names
+    }
+
+    /// The block's `view` name ("" without one), the `view` metrics label.
+    pub fn view_name(&self) -> &str {
+        self.block
+            .plugin("view")
+            .and_then(|p| p.tokens.get(1))
+            .map_or("", |t| t.text.as_str())
     }
 
     /// A path relative to the block's `root`.
@@ -415,6 +440,8 @@ pub struct Listener {
     pub conn_limits: ConnLimits,
     /// `(zone, block)` in Corefile order, for startup messages.
     pub zone_list: Vec<(String, usize)>,
+    /// Metrics of the queries refused before any block (zone `dropped`).
+    pub dropped: DnsMetrics,
 }
 
 impl Listener {
@@ -451,12 +478,13 @@ impl Listener {
 
     fn new(name: Arc<str>) -> Self {
         Listener {
-            name,
+            name: name.clone(),
             zones: HashMap::new(),
             wire_zones: HashMap::new(),
             allow_non_in: false,
             conn_limits: ConnLimits::default(),
             zone_list: Vec::new(),
+            dropped: DnsMetrics::dropped(name.clone()),
         }
     }
 
@@ -475,6 +503,30 @@ impl Listener {
         }
         self.zone_list.push((zone.to_string(), block));
     }
+}
+
+/// Each listener address of `block` with the zone it serves there: every
+/// key's zone and port on every `bind` address (all addresses without one).
+fn listen_zones<'b>(
+    block: &'b Block,
+    config: &BlockConfig,
+) -> impl Iterator<Item = (ListenAddr, &'b str)> {
+    let hosts: Vec<Option<IpAddr>> = if config.listen_hosts.is_empty() {
+        vec![None]
+    } else {
+        config.listen_hosts.iter().copied().map(Some).collect()
+    };
+    block.addrs.iter().flat_map(move |addr| {
+        hosts.clone().into_iter().map(move |host| {
+            let la = ListenAddr {
+                transport: addr.transport,
+                host,
+                // The compiler only accepts ports 0..=65535.
+                port: addr.port.parse().unwrap_or_default(),
+            };
+            (la, addr.zone.as_str())
+        })
+    })
 }
 
 /// `a.b.c.`, `b.c.`, `c.` (never the root), skipping escaped dots.
@@ -512,6 +564,10 @@ pub struct Site<C> {
     pub model: Arc<Model>,
     /// Side listeners and process-wide settings (*health*, *ready*, *reload*).
     pub side: SideConfig,
+    /// Each block's `coredns_dns_*` metrics, if it has *prometheus*.
+    pub block_metrics: Vec<Option<Arc<DnsMetrics>>>,
+    /// `coredns_plugin_enabled`'s series: `[server, zone, view, plugin]`.
+    pub plugins_enabled: Vec<[String; 4]>,
     shutdown: CancellationToken,
     upstream: Upstream,
 }
@@ -619,26 +675,13 @@ impl<C: CompiledBlocks> Site<C> {
     ) -> Self {
         let mut listeners: HashMap<ListenAddr, Listener> = HashMap::new();
         for (i, block) in model.blocks.iter().enumerate() {
-            let hosts: Vec<Option<IpAddr>> = if configs[i].listen_hosts.is_empty() {
-                vec![None]
-            } else {
-                configs[i].listen_hosts.iter().copied().map(Some).collect()
-            };
-            for addr in &block.addrs {
-                for &host in &hosts {
-                    let la = ListenAddr {
-                        transport: addr.transport,
-                        host,
-                        // The compiler only accepts ports 0..=65535.
-                        port: addr.port.parse().unwrap_or_default(),
-                    };
-                    let l = listeners
-                        .entry(la)
-                        .or_insert_with(|| Listener::new(la.to_string().into()));
-                    l.allow_non_in |= configs[i].allow_non_in;
-                    l.conn_limits.overlay(&configs[i].conn_limits);
-                    l.add_zone(&addr.zone, i, configs[i].view.clone());
-                }
+            for (la, zone) in listen_zones(block, &configs[i]) {
+                let l = listeners
+                    .entry(la)
+                    .or_insert_with(|| Listener::new(la.to_string().into()));
+                l.allow_non_in |= configs[i].allow_non_in;
+                l.conn_limits.overlay(&configs[i].conn_limits);
+                l.add_zone(zone, i, configs[i].view.clone());
             }
         }
         let empty_blocks = model
@@ -647,10 +690,34 @@ impl<C: CompiledBlocks> Site<C> {
             .map(|b| b.plugins.iter().all(|p| registry::is_config_only(p.name)))
             .collect();
         let side = SideConfig::gather(&configs);
+        // As CoreDNS: every plugin that handles queries, for each zone and
+        // listener of the blocks that export metrics (*prometheus* counts:
+        // CoreDNS runs it as a handler, corec records in the server).
+        let mut plugins_enabled = Vec::new();
+        for (i, block) in model.blocks.iter().enumerate() {
+            let Some(m) = &configs[i].metrics else {
+                continue;
+            };
+            for (la, zone) in listen_zones(block, &configs[i]) {
+                for p in &block.plugins {
+                    if p.name == "prometheus" || !registry::is_config_only(p.name) {
+                        plugins_enabled.push([
+                            la.to_string(),
+                            zone.to_string(),
+                            m.view().to_string(),
+                            p.name.to_string(),
+                        ]);
+                    }
+                }
+            }
+        }
+        let block_metrics = configs.iter().map(|c| c.metrics.clone()).collect();
         Site {
             active,
             listeners,
             empty_blocks,
+            block_metrics,
+            plugins_enabled,
             fingerprint: model.fingerprint(),
             model: Arc::new(model),
             side,

@@ -232,6 +232,7 @@ impl TestSite {
         let listener = &self.site.listeners[&at];
         let mut out = Vec::new();
         let fast = crate::wire::WireQuery::parse(&bytes, req.proto, req.client, req.local)
+            .map(|q| q.at_server(&req.server))
             .is_some_and(|q| respond::fast(&self.site, listener, &q, &mut out))
             .then_some(out);
         // The full path from the same bytes, as the server reads them.

@@ -63,6 +63,11 @@ pub struct WireQuery<'a> {
     pub client: SocketAddr,
     /// The address the query arrived at.
     pub local: SocketAddr,
+    /// The listener, as CoreDNS names it (`dns://:53`; empty in tests).
+    pub server: &'a str,
+    /// The plugin that wrote the reply: set by the chain hop whose plugin
+    /// answered, for the `plugin` label of `coredns_dns_responses_total`.
+    pub writer: std::cell::Cell<&'static str>,
 }
 
 impl std::fmt::Debug for WireQuery<'_> {
@@ -155,7 +160,15 @@ impl<'a> WireQuery<'a> {
             proto,
             client,
             local,
+            server: "",
+            writer: std::cell::Cell::new(""),
         })
+    }
+
+    /// The same query, as received by listener `server`.
+    pub fn at_server(mut self, server: &'a str) -> Self {
+        self.server = server;
+        self
     }
 
     /// The query as received.

@@ -25,6 +25,7 @@ pub mod log;
 pub mod loop_;
 pub mod minimal;
 pub mod nsid;
+pub mod prometheus;
 pub mod ready;
 pub mod reload;
 pub mod rewrite;

@@ -92,6 +92,7 @@ impl<C: CompiledBlocks> Server<C> {
         }
         *server.listeners.lock().expect("listener map") = started;
         *server.side.lock().expect("side listener map") = side;
+        crate::metrics::plugins_enabled(&site.plugins_enabled);
         Ok(server)
     }
 
@@ -147,6 +148,7 @@ impl<C: CompiledBlocks> Server<C> {
         }
         let keep: Vec<ListenAddr> = site.listeners.keys().copied().collect();
         let keep_side: Vec<HttpAddr> = site.side.http.keys().copied().collect();
+        crate::metrics::plugins_enabled(&site.plugins_enabled);
         self.site.store(site.into_shared());
         listeners.retain(|at, _| keep.contains(at));
         listeners.extend(added);

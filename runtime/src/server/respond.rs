@@ -3,6 +3,7 @@
 //! to what the client can take).
 
 use crate::dns::{Message, MessageType, Record, ResponseCode};
+use crate::metrics::{self, Observed};
 use crate::plugin::{Answer, Outcome, Proto, Request};
 use crate::site::{CompiledBlocks, ListenAddr, Listener, Site};
 use crate::wire::WireQuery;
@@ -10,6 +11,7 @@ use futures_util::FutureExt;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use crate::wire::UDP_PAYLOAD_CAP;
 
@@ -116,43 +118,120 @@ pub fn fast<C: CompiledBlocks>(
     if site.empty_blocks[block] {
         return false;
     }
+    let metrics = site.block_metrics[block].as_deref();
+    let started = metrics.map(|_| Instant::now());
     // A panicking plugin declines here; the full path turns it into SERVFAIL.
-    std::panic::catch_unwind(AssertUnwindSafe(|| site.serve_wire(block, q, out))).unwrap_or(false)
+    let done = std::panic::catch_unwind(AssertUnwindSafe(|| site.serve_wire(block, q, out)))
+        .unwrap_or_else(|_| {
+            metrics::core().panics.inc();
+            false
+        });
+    if done && let (Some(m), Some(started)) = (metrics, started) {
+        m.record_wire(
+            q.server,
+            q.lname(),
+            &Observed {
+                started,
+                tcp: q.proto == Proto::Tcp,
+                v6: unmap(q.client).is_ipv6(),
+                qtype: q.qtype,
+                dnssec_ok: q.dnssec_ok(),
+                request_len: q.packet_len(),
+                response_len: out.len(),
+                rcode: metrics::wire_rcode(out),
+                plugin: q.writer.get(),
+            },
+        );
+    }
+    done
+}
+
+/// Which metrics a query on the full path counts towards.
+enum Counted {
+    /// A block's (if it has *prometheus*).
+    Block(usize),
+    /// The listener's `dropped` zone: refused before any block.
+    Dropped,
+    /// None (a query the server rejects outright, as CoreDNS does).
+    Not,
 }
 
 /// Runs a query through the site and encodes the reply.
 pub async fn handle<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, mut req: Request) -> Wire {
-    let outcome = run(site, at, &mut req).await;
+    let started = Instant::now();
+    let (outcome, counted) = run_counted(site, at, &mut req).await;
     let answer = match outcome {
         Ok(a) => a,
         Err(e) => Answer::Rcode(e.rcode),
     };
-    finish(&req, answer)
+    let plugin = answer.writer();
+    let wire = finish(&req, answer);
+    let metrics = match counted {
+        Counted::Block(b) => site.block_metrics[b].as_deref(),
+        Counted::Dropped => site.listeners.get(&at).map(|l| &l.dropped),
+        Counted::Not => None,
+    };
+    if let Some(m) = metrics {
+        let (response_len, rcode) = match &wire {
+            Wire::Nothing => (0, 0),
+            Wire::One(b) => (b.len(), metrics::wire_rcode(b)),
+            Wire::Many(v) => (
+                v.iter().map(Vec::len).sum(),
+                v.first().map_or(0, |b| metrics::wire_rcode(b)),
+            ),
+        };
+        m.record(
+            &req.server,
+            &req.name(),
+            &Observed {
+                started,
+                tcp: req.proto == Proto::Tcp,
+                v6: req.client.is_ipv6(),
+                qtype: req.qtype().into(),
+                dnssec_ok: req.do_bit(),
+                request_len: req.wire_len,
+                response_len,
+                rcode,
+                plugin,
+            },
+        );
+    }
+    wire
 }
 
 /// Routes and runs the chain; panics become SERVFAIL.
 pub async fn run<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, req: &mut Request) -> Outcome {
+    run_counted(site, at, req).await.0
+}
+
+async fn run_counted<C: CompiledBlocks>(
+    site: &Site<C>,
+    at: ListenAddr,
+    req: &mut Request,
+) -> (Outcome, Counted) {
+    let refused = |counted| (Ok(Answer::Rcode(ResponseCode::Refused)), counted);
     if req.edns().is_some_and(|e| e.version() > 0) {
-        return Ok(Answer::Rcode(ResponseCode::BADVERS));
+        return (Ok(Answer::Rcode(ResponseCode::BADVERS)), Counted::Not);
     }
     let Some(listener) = site.listeners.get(&at) else {
-        return Ok(Answer::Rcode(ResponseCode::Refused));
+        return refused(Counted::Not);
     };
     if req.qclass() != crate::dns::DNSClass::IN && !listener.allow_non_in {
-        return Ok(Answer::Rcode(ResponseCode::Refused));
+        return refused(Counted::Dropped);
     }
     let Some(block) = listener.route(&req.name(), req.qtype(), req) else {
-        return Ok(Answer::Rcode(ResponseCode::Refused));
+        return refused(Counted::Dropped);
     };
     if site.empty_blocks[block] {
-        return Ok(Answer::Rcode(ResponseCode::Refused));
+        return refused(Counted::Dropped);
     }
-    match AssertUnwindSafe(site.serve(block, req))
+    let outcome = match AssertUnwindSafe(site.serve(block, req))
         .catch_unwind()
         .await
     {
         Ok(outcome) => outcome,
         Err(panic) => {
+            metrics::core().panics.inc();
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -161,7 +240,8 @@ pub async fn run<C: CompiledBlocks>(site: &Site<C>, at: ListenAddr, req: &mut Re
             tracing::error!("Recovered from panic in server: {:?} {what}", listener.name);
             Ok(Answer::Rcode(ResponseCode::ServFail))
         }
-    }
+    };
+    (outcome, Counted::Block(block))
 }
 
 /// The wire reply for an answer: OPT mirrored, truncated to the client's size.

@@ -1,5 +1,5 @@
 //! Side listeners: the HTTP endpoints a site serves next to DNS (*health*'s
-//! `/health`, *ready*'s `/ready`), and the other process-wide settings its
+//! `/health`, *ready*'s `/ready`, *prometheus*'s `/metrics`), and the other process-wide settings its
 //! blocks make (*health*'s lameduck, *reload*'s interval).
 //!
 //! Blocks record what they ask for in their [`BlockConfig`]; the site
@@ -27,6 +27,8 @@ pub enum Endpoint {
     Health,
     /// `/ready` (*ready*), polling the block's plugins this way.
     Ready(Monitor),
+    /// `/metrics` (*prometheus*).
+    Metrics,
 }
 
 /// What one block asks of the process.
@@ -47,6 +49,8 @@ pub struct Endpoints {
     pub health: bool,
     /// `/ready` is served, over the readiness of the blocks naming this address.
     pub ready: Option<ReadyState>,
+    /// `/metrics` is served.
+    pub metrics: bool,
 }
 
 impl Endpoints {
@@ -55,6 +59,11 @@ impl Endpoints {
     pub fn respond(&self, path: &str, draining: bool) -> HttpResponse {
         match path {
             "/health" if self.health => HttpResponse::text(200, "OK"),
+            "/metrics" if self.metrics => HttpResponse {
+                status: 200,
+                content_type: crate::metrics::CONTENT_TYPE,
+                body: crate::metrics::render().into(),
+            },
             "/ready" => match &self.ready {
                 Some(_) if draining => HttpResponse::text(503, "Shutting down"),
                 Some(r) => match r.not_ready() {
@@ -90,6 +99,7 @@ impl SideConfig {
                 let e = side.http.entry(at).or_default();
                 match endpoint {
                     Endpoint::Health => e.health = true,
+                    Endpoint::Metrics => e.metrics = true,
                     Endpoint::Ready(monitor) => {
                         let (m, checks) = ready.entry(at).or_default();
                         // Several blocks on one address: the last one's mode.

@@ -127,6 +127,7 @@ async fn connection<C: CompiledBlocks>(
                 let current = site.load();
                 if let Some(l) = current.listeners.get(&at)
                     && let Some(q) = WireQuery::parse(&frame, Proto::Tcp, peer, local)
+                        .map(|q| q.at_server(&name))
                     && respond::fast(&current, l, &q, &mut reply)
                 {
                     drop(current);

@@ -162,6 +162,7 @@ pub(crate) async fn serve<C: CompiledBlocks>(
                 let local_addr = from_ip.map_or(local, |ip| SocketAddr::new(ip, local.port()));
                 if let Some(l) = listener
                     && let Some(q) = WireQuery::parse(packet, Proto::Udp, meta.addr, local_addr)
+                        .map(|q| q.at_server(&name))
                     && respond::fast(&current, l, &q, &mut reply)
                 {
                     let start = batch_bytes.len();

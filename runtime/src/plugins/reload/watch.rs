@@ -146,6 +146,9 @@ pub(crate) fn start<C: CompiledBlocks>(
     let running = digest_of_sources(loaded);
     if let Some(d) = running {
         tracing::info!(target: "plugin/reload", "Running configuration SHA512 = {d}");
+        let info = &crate::metrics::core().reload_version;
+        info.reset();
+        info.with_label_values(&["sha512", &d.to_string()]).set(1);
     }
     tokio::spawn(poll(reloader, path, period(cfg), running, stop));
 }
