@@ -322,3 +322,57 @@ pub(crate) fn capture_logs() -> (CapturedLogs, tracing::subscriber::DefaultGuard
     let subscriber = tracing_subscriber::registry().with(layer);
     (logs, tracing::subscriber::set_default(subscriber))
 }
+
+/// One sample of the exposition: its metric name, labels and value.
+#[derive(Debug)]
+pub(crate) struct Sample {
+    pub name: String,
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub value: f64,
+}
+
+/// Parses the text exposition format (what `/metrics` serves).
+pub(crate) fn samples(text: &str) -> Vec<Sample> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').expect("a value");
+            let (name, labels) = match series.split_once('{') {
+                None => (series, std::collections::BTreeMap::new()),
+                Some((n, rest)) => {
+                    let body = rest.strip_suffix('}').expect("closing brace");
+                    let labels = body
+                        .split("\",")
+                        .filter(|p| !p.is_empty())
+                        .map(|p| {
+                            let (k, v) = p.split_once("=\"").expect("label");
+                            (k.to_string(), v.trim_end_matches('"').to_string())
+                        })
+                        .collect();
+                    (n, labels)
+                }
+            };
+            Sample {
+                name: name.to_string(),
+                labels,
+                value: value.parse().expect("a number"),
+            }
+        })
+        .collect()
+}
+
+/// The value of the one series of `name` having `labels` (0 if absent).
+pub(crate) fn metric_value(name: &str, labels: &[(&str, &str)]) -> f64 {
+    let text = String::from_utf8(crate::metrics::render()).unwrap();
+    let found: Vec<Sample> = samples(&text)
+        .into_iter()
+        .filter(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .collect();
+    assert!(found.len() <= 1, "{name} {labels:?} matches {found:?}");
+    found.first().map_or(0.0, |s| s.value)
+}
