@@ -394,3 +394,282 @@ fn reload_plugin_and_lameduck() {
     );
     assert_eq!(p.wait_exit(10), Some(0));
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `GET path` on 127.0.0.1:`port`: status and body, `None` if unreachable.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    Some((head.split(' ').nth(1)?.parse().ok()?, body.to_string()))
+}
+
+/// `/metrics` on `port` as `(series, value)`, the series written as the
+/// exposition writes it (`name{label="value",...}`, labels sorted).
+fn scrape(port: u16) -> Vec<(String, f64)> {
+    let (status, body) = http_get(port, "/metrics").expect("/metrics answers");
+    assert_eq!(status, 200, "{body}");
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').unwrap();
+            (series.to_string(), value.parse().unwrap())
+        })
+        .collect()
+}
+
+fn metric(samples: &[(String, f64)], series: &str) -> f64 {
+    samples
+        .iter()
+        .find(|(s, _)| s == series)
+        .map_or(0.0, |(_, v)| *v)
+}
+
+/// The label names of every `coredns_*` family, from CoreDNS's
+/// documentation (the prometheus and reload plugins' READMEs and the
+/// metrics table), for those the server itself exports.
+const FAMILIES: &[(&str, &str, &[&str])] = &[
+    (
+        "coredns_build_info",
+        "gauge",
+        &["goversion", "revision", "version"],
+    ),
+    ("coredns_panics_total", "counter", &[]),
+    (
+        "coredns_plugin_enabled",
+        "gauge",
+        &["name", "server", "view", "zone"],
+    ),
+    (
+        "coredns_dns_requests_total",
+        "counter",
+        &["family", "proto", "server", "type", "view", "zone"],
+    ),
+    (
+        "coredns_dns_do_requests_total",
+        "counter",
+        &["server", "view", "zone"],
+    ),
+    (
+        "coredns_dns_request_duration_seconds",
+        "histogram",
+        &["server", "view", "zone"],
+    ),
+    (
+        "coredns_dns_request_size_bytes",
+        "histogram",
+        &["proto", "server", "view", "zone"],
+    ),
+    (
+        "coredns_dns_response_size_bytes",
+        "histogram",
+        &["proto", "server", "view", "zone"],
+    ),
+    (
+        "coredns_dns_responses_total",
+        "counter",
+        &["plugin", "rcode", "server", "view", "zone"],
+    ),
+    ("coredns_reload_failed_total", "counter", &[]),
+    ("coredns_reload_version_info", "gauge", &["hash", "value"]),
+    ("coredns_health_request_duration_seconds", "histogram", &[]),
+    ("coredns_health_request_failures_total", "counter", &[]),
+];
+
+/// Checks every exported series of the families above: its type line and
+/// its label names (histograms add `le` to their buckets). A family with
+/// labels appears once it has a series, so only the DO counter (no query
+/// here sets DO) may be missing.
+fn check_families(body: &str) {
+    for (name, kind, labels) in FAMILIES {
+        if *name == "coredns_dns_do_requests_total" && !body.contains(name) {
+            continue;
+        }
+        assert!(
+            body.contains(&format!("# TYPE {name} {kind}\n")),
+            "{name} is exported as a {kind}:\n{body}"
+        );
+        for line in body.lines().filter(|l| !l.starts_with('#')) {
+            let series = line.rsplit_once(' ').unwrap().0;
+            let (metric, label_text) = series.split_once('{').unwrap_or((series, "}"));
+            let base = metric
+                .strip_suffix("_bucket")
+                .or_else(|| metric.strip_suffix("_sum"))
+                .or_else(|| metric.strip_suffix("_count"))
+                .filter(|_| *kind == "histogram")
+                .unwrap_or(metric);
+            if base != *name {
+                continue;
+            }
+            let mut got: Vec<&str> = label_text
+                .trim_end_matches('}')
+                .split("\",")
+                .filter(|p| !p.is_empty())
+                .map(|p| p.split_once('=').unwrap().0)
+                .filter(|l| !(metric.ends_with("_bucket") && *l == "le"))
+                .collect();
+            got.sort_unstable();
+            assert_eq!(got, *labels, "{line}");
+        }
+    }
+}
+
+#[test]
+fn metrics_are_exact_lint_clean_and_survive_reloads() {
+    let promtool = Command::new("promtool").arg("--version").output();
+    assert!(
+        promtool.is_ok_and(|o| o.status.success()),
+        "promtool is missing: install Debian's prometheus package (.ci/run does)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    let (metrics, health) = (free_tcp_port(), free_tcp_port());
+    let text = |zones: &str, metrics: u16, extra: &str| {
+        format!(
+            "{zones} {{\n    prometheus 127.0.0.1:{metrics}\n    health 127.0.0.1:{health}\n    reload 2s 0s\n    whoami{extra}\n}}\n"
+        )
+    };
+    write(&corefile, &text("example.org:0", metrics, ""));
+    let mut p = Proc::spawn(Command::new(COREC).args(["run", "-conf", corefile.to_str().unwrap()]));
+    let port = p.port_of("example.org.");
+    let sha = p.wait_line(10, |l| l.contains("Running configuration SHA512 = "));
+    let sha = sha.rsplit(' ').next().unwrap().to_string();
+
+    let before = scrape(metrics);
+    for _ in 0..3 {
+        assert!(ask(port, "a.example.org", 1, 1).is_some_and(|r| r[3] & 0xf == 0));
+    }
+    assert!(ask(port, "elsewhere.test", 1, 1).is_some_and(|r| r[3] & 0xf == 5));
+    let after = scrape(metrics);
+    let delta = |series: &str| metric(&after, series) - metric(&before, series);
+    let zone = r#"server="dns://:0",view="",zone="example.org.""#;
+    assert_eq!(
+        delta(
+            r#"coredns_dns_requests_total{family="1",proto="udp",server="dns://:0",type="A",view="",zone="example.org."}"#
+        ),
+        3.0
+    );
+    assert_eq!(
+        delta(
+            r#"coredns_dns_responses_total{plugin="whoami",rcode="NOERROR",server="dns://:0",view="",zone="example.org."}"#
+        ),
+        3.0
+    );
+    assert_eq!(
+        delta(
+            r#"coredns_dns_responses_total{plugin="",rcode="REFUSED",server="dns://:0",view="",zone="dropped"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(&format!(
+            r#"coredns_dns_request_duration_seconds_count{{{zone}}}"#
+        )),
+        3.0
+    );
+    for name in ["prometheus", "health", "whoami"] {
+        let series = format!(
+            r#"coredns_plugin_enabled{{name="{name}",server="dns://:0",view="",zone="example.org."}}"#
+        );
+        let want = if name == "health" { 0.0 } else { 1.0 };
+        assert_eq!(metric(&after, &series), want, "{series}");
+    }
+    assert_eq!(
+        metric(
+            &after,
+            &format!(r#"coredns_reload_version_info{{hash="sha512",value="{sha}"}}"#)
+        ),
+        1.0
+    );
+    assert!(metric(&after, "process_resident_memory_bytes") > 0.0);
+
+    // promtool's lint and the families' label sets, on what is served.
+    let (_, body) = http_get(metrics, "/metrics").unwrap();
+    check_families(&body);
+    let mut lint = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    lint.stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = lint.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The health self-probe runs every second.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric(
+        &scrape(metrics),
+        "coredns_health_request_duration_seconds_count",
+    ) < 1.0
+    {
+        assert!(Instant::now() < deadline, "no health probe");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        metric(&scrape(metrics), "coredns_health_request_failures_total"),
+        0.0
+    );
+
+    // A broken edit: counted, and every listener stays up.
+    write(&corefile, &text("example.org:0", metrics, " extra"));
+    p.wait_line(10, |l| l.contains("Corefile changed but reload failed"));
+    let now = scrape(metrics);
+    assert_eq!(metric(&now, "coredns_reload_failed_total"), 1.0);
+    assert_eq!(http_get(health, "/health"), Some((200, "OK".into())));
+    assert!(ask(port, "a.example.org", 1, 1).is_some_and(|r| r[3] & 0xf == 0));
+
+    // A good one moving /metrics: the new address serves, the old one is
+    // closed, counters carry on and plugin_enabled follows the new blocks.
+    let moved = free_tcp_port();
+    write(&corefile, &text("example.org:0 example.net:0", moved, ""));
+    p.wait_line(10, |l| l == "[INFO] Reloading complete");
+    assert!(
+        http_get(metrics, "/metrics").is_none(),
+        "the old address is closed"
+    );
+    let moved_samples = scrape(moved);
+    assert!(
+        metric(
+            &moved_samples,
+            r#"coredns_dns_requests_total{family="1",proto="udp",server="dns://:0",type="A",view="",zone="example.org."}"#
+        ) >= 4.0
+    );
+    assert_eq!(
+        metric(
+            &moved_samples,
+            r#"coredns_plugin_enabled{name="whoami",server="dns://:0",view="",zone="example.net."}"#
+        ),
+        1.0
+    );
+
+    p.signal("TERM");
+    assert_eq!(p.wait_exit(10), Some(0));
+}

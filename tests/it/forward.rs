@@ -566,14 +566,14 @@ async fn cache_answers_after_the_upstream_is_gone() {
     assert_eq!(rcode(&other), ResponseCode::ServFail);
 }
 
-/// The Corefile Kubernetes installs by default, with `kubernetes` and
-/// `prometheus` removed (corec has neither yet), the upstream pointed at a
-/// test Unbound and the side listeners on free loopback ports: it loads,
-/// serves through forward and cache, and health and ready answer.
+/// The Corefile Kubernetes installs by default, with `kubernetes` removed
+/// (corec does not have it yet), the upstream pointed at a test Unbound
+/// and the side listeners on free loopback ports: it loads, serves through
+/// forward and cache, health and ready answer, and /metrics counts both.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_default_kubernetes_corefile_without_kubernetes_serves() {
     let up = Unbound::start(free_port(), ZONE);
-    let (health, ready) = (free_port(), free_port());
+    let (health, ready, metrics) = (free_port(), free_port(), free_port());
     let corefile = format!(
         ".:0 {{
     errors
@@ -581,6 +581,7 @@ async fn the_default_kubernetes_corefile_without_kubernetes_serves() {
        lameduck 5s
     }}
     ready 127.0.0.1:{ready}
+    prometheus 127.0.0.1:{metrics}
     forward . {} {{
        max_concurrent 1000
     }}
@@ -608,4 +609,14 @@ async fn the_default_kubernetes_corefile_without_kubernetes_serves() {
     })
     .await;
     assert_eq!(ok, Some((200, "OK".into())));
+    // The UDP query went upstream, the TCP one came from the cache.
+    let metrics = SocketAddr::from(([127, 0, 0, 1], metrics));
+    let (status, body) = http_get(metrics, "/metrics").await.expect("/metrics");
+    assert_eq!(status, 200);
+    for series in [
+        r#"coredns_dns_responses_total{plugin="forward",rcode="NOERROR",server="dns://:0",view="",zone="."} 1"#,
+        r#"coredns_dns_responses_total{plugin="cache",rcode="NOERROR",server="dns://:0",view="",zone="."} 1"#,
+    ] {
+        assert!(body.lines().any(|l| l == series), "{series} in\n{body}");
+    }
 }

@@ -7,6 +7,7 @@ mod differential;
 mod forward;
 mod malformed;
 mod ops;
+mod prometheus;
 mod reload;
 mod rewrite;
 mod tcp;

@@ -200,6 +200,19 @@ async fn accept_loop(listener: tokio::net::TcpListener, handler: HttpHandler, li
     }
 }
 
+/// `GET path` on our own listener at `at`: the status code, or `None` if
+/// the exchange failed. Used by *health*'s self-probe.
+pub async fn probe(at: SocketAddr, path: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(at).await.ok()?;
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {at}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes()).await.ok()?;
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).await.ok()?;
+    // "HTTP/1.1 200"
+    std::str::from_utf8(head.get(9..12)?).ok()?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -93,6 +93,7 @@ impl<C: CompiledBlocks> Server<C> {
         *server.listeners.lock().expect("listener map") = started;
         *server.side.lock().expect("side listener map") = side;
         crate::metrics::plugins_enabled(&site.plugins_enabled);
+        tokio::spawn(health_probe(Arc::downgrade(&server)));
         Ok(server)
     }
 
@@ -236,6 +237,61 @@ impl<C: CompiledBlocks> Server<C> {
             self.tcp_limits,
         )));
         Ok(Running { bound, tasks })
+    }
+}
+
+/// Where `/health` is served now, if anywhere.
+fn health_address<C: CompiledBlocks>(server: &Server<C>) -> Option<SocketAddr> {
+    let site = server.site.load();
+    let side = server.side.lock().expect("side listener map");
+    site.side
+        .http
+        .iter()
+        .find(|(_, e)| e.health)
+        .and_then(|(at, _)| side.get(at))
+        .map(|s| {
+            let a = s.local_addr();
+            match a.ip() {
+                ip if ip.is_unspecified() && a.is_ipv6() => {
+                    SocketAddr::from((Ipv6Addr::LOCALHOST, a.port()))
+                }
+                ip if ip.is_unspecified() => SocketAddr::from((Ipv4Addr::LOCALHOST, a.port())),
+                _ => a,
+            }
+        })
+}
+
+/// *health*'s self-probe, as CoreDNS's: once a second, `GET /health` on
+/// our own listener, timing it into `coredns_health_request_duration_seconds`
+/// and counting failures (no `200` within 3 s) in
+/// `coredns_health_request_failures_total`. Runs while the server lives.
+async fn health_probe<C: CompiledBlocks>(server: std::sync::Weak<Server<C>>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(at) = server.upgrade().and_then(|s| health_address(&s)) else {
+            if server.strong_count() == 0 {
+                return;
+            }
+            continue;
+        };
+        let started = std::time::Instant::now();
+        let ok = tokio::time::timeout(
+            std::time::Duration::from_secs(3),
+            http::probe(at, "/health"),
+        )
+        .await
+        .is_ok_and(|status| status == Some(200));
+        let took = started.elapsed();
+        let m = crate::metrics::core();
+        m.health_duration.observe(took.as_secs_f64());
+        if !ok {
+            m.health_failures.inc();
+        }
+        if took > std::time::Duration::from_secs(1) {
+            tracing::warn!(target: "plugin/health", "Local health request to {at} took more than 1s: {took:?}");
+        }
     }
 }
 
