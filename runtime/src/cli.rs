@@ -363,13 +363,21 @@ fn serve<C: CompiledBlocks>(flags: Flags, compiled: Option<CompiledSite<C>>) -> 
         reloader.stop_watching();
         // *health*'s lameduck: DNS keeps being served for a while; a second
         // SIGINT cuts it short.
-        tokio::select! {
-            _ = server.shutdown() => {}
+        let graceful = tokio::select! {
+            _ = server.shutdown() => true,
             _ = handlers.interrupted() => {
                 tracing::info!("SIGINT: Terminating now");
                 server.stop();
                 code = ExitCode::from(2);
+                false
             }
+        };
+        // Queries already being answered (an upstream still to reply) get
+        // their answer, within a bound.
+        if graceful && !server.drain(SHUTDOWN_GRACE).await {
+            tracing::warn!(
+                "queries still unanswered after {SHUTDOWN_GRACE:?}: shutting down anyway"
+            );
         }
         if let Some(p) = &flags.pidfile {
             let _ = std::fs::remove_file(p);
@@ -379,6 +387,10 @@ fn serve<C: CompiledBlocks>(flags: Flags, compiled: Option<CompiledSite<C>>) -> 
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     code
 }
+
+/// How long shutdown waits for queries in flight (CoreDNS gives its
+/// servers 5 seconds too).
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// CoreDNS's startup lines: each zone with its port, then the version.
 pub fn banner<C: CompiledBlocks>(server: &Server<C>) {

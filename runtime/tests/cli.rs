@@ -673,3 +673,94 @@ fn metrics_are_exact_lint_clean_and_survive_reloads() {
     p.signal("TERM");
     assert_eq!(p.wait_exit(10), Some(0));
 }
+
+/// An upstream on 127.0.0.1 that answers every query, over UDP and TCP
+/// (NOERROR, no records), only after `delay`. Runs until the test ends.
+fn slow_upstream(delay: Duration) -> u16 {
+    use std::io::{Read, Write};
+    let answer = move |query: &[u8]| {
+        let mut reply = query.to_vec();
+        reply[2] |= 0x80; // QR
+        reply[3] = 0x80; // RA, NOERROR
+        std::thread::sleep(delay);
+        reply
+    };
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let tcp = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            if n >= 12 {
+                let _ = sock.send_to(&answer(&buf[..n]), from);
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for mut conn in tcp.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut len = [0u8; 2];
+                while conn.read_exact(&mut len).is_ok() {
+                    let mut q = vec![0u8; usize::from(u16::from_be_bytes(len))];
+                    if conn.read_exact(&mut q).is_err() || q.len() < 12 {
+                        return;
+                    }
+                    let r = answer(&q);
+                    let _ = conn.write_all(&(r.len() as u16).to_be_bytes());
+                    let _ = conn.write_all(&r);
+                }
+            });
+        }
+    });
+    port
+}
+
+/// A query for `name`/A with ID `id`, as sent over UDP.
+fn query_bytes(id: u16, name: &str) -> Vec<u8> {
+    let mut q = id.to_be_bytes().to_vec();
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.trim_end_matches('.').split('.') {
+        q.push(label.len() as u8);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q
+}
+
+#[test]
+fn sigterm_lets_queries_in_flight_finish() {
+    let upstream = slow_upstream(Duration::from_millis(1500));
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    write(
+        &corefile,
+        &format!(".:0 {{\n    forward . 127.0.0.1:{upstream}\n}}\n"),
+    );
+    let mut p = Proc::spawn(Command::new(COREC).args(["run", "-conf", corefile.to_str().unwrap()]));
+    let port = p.port_of(".");
+    // Ask over UDP and TCP, then stop the server while both wait upstream.
+    let udp = std::thread::spawn(move || ask(port, "slow.example", 1, 1));
+    let tcp = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let q = query_bytes(0x4321, "slow.example");
+        s.write_all(&(q.len() as u16).to_be_bytes()).unwrap();
+        s.write_all(&q).unwrap();
+        let mut reply = Vec::new();
+        let _ = s.read_to_end(&mut reply);
+        reply
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    p.signal("TERM");
+    let udp = udp.join().unwrap().expect("the UDP query is answered");
+    assert_eq!(&udp[..2], &[0x12, 0x34]);
+    assert_eq!(udp[3] & 0xf, 0, "NOERROR from the upstream");
+    let tcp = tcp.join().unwrap();
+    assert!(tcp.len() > 14, "the TCP query is answered: {tcp:?}");
+    assert_eq!(&tcp[2..4], &[0x43, 0x21]);
+    assert_eq!(tcp[5] & 0xf, 0, "NOERROR from the upstream");
+    assert_eq!(p.wait_exit(10), Some(0));
+    // Nothing is accepted any more.
+    assert!(ask(port, "slow.example", 1, 1).is_none());
+}

@@ -21,6 +21,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// The addresses one listener actually bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,11 @@ pub struct Server<C: CompiledBlocks> {
     side: Mutex<HashMap<HttpAddr, HttpServer>>,
     /// Set once shutdown has begun (the lameduck): `/ready` says so.
     draining: Arc<AtomicBool>,
+    /// Queries waiting for an answer (UDP) and TCP connections, so that
+    /// shutdown can let them finish.
+    in_flight: TaskTracker,
+    /// Tells TCP connections to stop reading new queries.
+    stopping: CancellationToken,
     tcp_limits: tcp::TcpLimits,
     udp_sockets: usize,
 }
@@ -78,6 +85,8 @@ impl<C: CompiledBlocks> Server<C> {
             listeners: Mutex::new(HashMap::new()),
             side: Mutex::new(HashMap::new()),
             draining: Arc::new(AtomicBool::new(false)),
+            in_flight: TaskTracker::new(),
+            stopping: CancellationToken::new(),
             tcp_limits,
             udp_sockets,
         });
@@ -158,10 +167,22 @@ impl<C: CompiledBlocks> Server<C> {
         Ok(())
     }
 
-    /// Stops every listener (queries in flight finish on their own).
+    /// Stops every listener (queries in flight finish on their own; TCP
+    /// connections stop reading new queries).
     pub fn stop(&self) {
         self.listeners.lock().expect("listener map").clear();
         self.side.lock().expect("side listener map").clear();
+        self.stopping.cancel();
+    }
+
+    /// After [`stop`](Self::stop): waits until every query that was being
+    /// answered has its answer sent, for at most `limit`. False if some
+    /// were still running when the time ran out.
+    pub async fn drain(&self, limit: std::time::Duration) -> bool {
+        self.in_flight.close();
+        tokio::time::timeout(limit, self.in_flight.wait())
+            .await
+            .is_ok()
     }
 
     /// Whether shutdown has begun.
@@ -226,6 +247,7 @@ impl<C: CompiledBlocks> Server<C> {
                 self.site.clone(),
                 at,
                 name.clone(),
+                self.in_flight.clone(),
             )));
         }
         let listener = tokio::net::TcpListener::from_std(tcp)?;
@@ -235,6 +257,8 @@ impl<C: CompiledBlocks> Server<C> {
             at,
             name,
             self.tcp_limits,
+            self.in_flight.clone(),
+            self.stopping.clone(),
         )));
         Ok(Running { bound, tasks })
     }

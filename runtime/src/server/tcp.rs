@@ -15,6 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Limits for TCP clients (CoreDNS's defaults where it has one).
 #[derive(Debug, Clone, Copy)]
@@ -57,13 +59,17 @@ impl Default for TcpLimits {
     }
 }
 
-/// Accepts connections until the task is aborted.
+/// Accepts connections until the task is aborted. Connections are
+/// tracked by `in_flight`; once `stopping` fires they read no new query,
+/// answer the ones they have, and close.
 pub(crate) async fn serve<C: CompiledBlocks>(
     listener: TcpListener,
     site: Arc<ArcSwap<Site<C>>>,
     at: ListenAddr,
     name: Arc<str>,
     limits: TcpLimits,
+    in_flight: TaskTracker,
+    stopping: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     loop {
@@ -83,8 +89,9 @@ pub(crate) async fn serve<C: CompiledBlocks>(
             .map_or(limits, |l| limits.with(&l.conn_limits));
         let site = site.clone();
         let name = name.clone();
-        tokio::spawn(async move {
-            connection(stream, peer, site, at, name, limits).await;
+        let stopping = stopping.clone();
+        in_flight.spawn(async move {
+            connection(stream, peer, site, at, name, limits, stopping).await;
             drop(permit);
         });
     }
@@ -97,6 +104,7 @@ async fn connection<C: CompiledBlocks>(
     at: ListenAddr,
     name: Arc<str>,
     limits: TcpLimits,
+    stopping: CancellationToken,
 ) {
     let local = stream.local_addr().unwrap_or(peer);
     let (rd, mut wr) = stream.into_split();
@@ -109,6 +117,10 @@ async fn connection<C: CompiledBlocks>(
     loop {
         let can_read = reading.is_some() && in_flight.len() < limits.max_in_flight;
         tokio::select! {
+            _ = stopping.cancelled(), if reading.is_some() => {
+                reading = None;
+                if in_flight.is_empty() { return; }
+            }
             (rd, frame) = async { reading.as_mut().expect("checked").await }, if can_read => {
                 let Some(frame) = frame else {
                     reading = None;

@@ -19,6 +19,7 @@ use std::task::{Context, Waker};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
+use tokio_util::task::TaskTracker;
 
 /// Datagrams taken per receive call.
 const BATCH: usize = 32;
@@ -116,6 +117,7 @@ pub(crate) async fn serve<C: CompiledBlocks>(
     site: Arc<ArcSwap<crate::site::Site<C>>>,
     at: ListenAddr,
     name: Arc<str>,
+    in_flight: TaskTracker,
 ) {
     let local = sock
         .local_addr()
@@ -188,7 +190,7 @@ pub(crate) async fn serve<C: CompiledBlocks>(
                                 s.send(peer, from_ip, bytes).await;
                             }
                         });
-                        run_or_spawn(fut, &waiting);
+                        run_or_spawn(fut, &waiting, &in_flight);
                     }
                 }
             }
@@ -202,14 +204,19 @@ pub(crate) async fn serve<C: CompiledBlocks>(
 /// Polls the query once; most complete at once (cache hits, local data).
 /// Only a query that must wait is spawned, holding a permit so waiting
 /// work per socket stays bounded.
-fn run_or_spawn(mut fut: Pin<Box<dyn Future<Output = ()> + Send>>, waiting: &Arc<Semaphore>) {
+fn run_or_spawn(
+    mut fut: Pin<Box<dyn Future<Output = ()> + Send>>,
+    waiting: &Arc<Semaphore>,
+    in_flight: &TaskTracker,
+) {
     let mut cx = Context::from_waker(Waker::noop());
     if fut.as_mut().poll(&mut cx).is_ready() {
         return;
     }
     match waiting.clone().try_acquire_owned() {
         Ok(permit) => {
-            tokio::spawn(async move {
+            // Tracked, so shutdown can let it finish.
+            in_flight.spawn(async move {
                 fut.await;
                 drop(permit);
             });
