@@ -305,3 +305,82 @@ async fn the_reload_plugin_switches_a_compiled_site_to_interpreted() {
     assert!(failed.is_some(), "the reload was tried and failed");
     assert_eq!(rcode(&s, "a.example.net.").await, ResponseCode::NoError);
 }
+
+/// The *reload* plugin (2 s) applying a good edit, refusing a bad one and
+/// applying a fix, while a client queries without pause and `/metrics` and
+/// `/health` are scraped throughout: no query is lost, no side listener
+/// ever stops answering.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reload_plugin_loses_no_query_across_good_and_bad_edits() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let (hp, mp) = (free_port(), free_port());
+    let (health, metrics) = (
+        SocketAddr::from(([127, 0, 0, 1], hp)),
+        SocketAddr::from(([127, 0, 0, 1], mp)),
+    );
+    let block = |zones: &str, extra: &str| {
+        format!(
+            "{zones} {{\n    reload 2s\n    health 127.0.0.1:{hp}\n    prometheus 127.0.0.1:{mp}\n    whoami{extra}\n}}\n"
+        )
+    };
+    let (_dir, path) = temp_corefile(&block("example.org:0", ""));
+    let s = start_interpreted_file(&path);
+    let addr = s.udp;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (sent, lost, side_down) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let client = {
+        let (stop, sent, lost) = (stop.clone(), sent.clone(), lost.clone());
+        tokio::spawn(async move {
+            let q = query("a.example.org.", RecordType::A).to_vec().unwrap();
+            let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+            // Bounded: at most 50,000 queries.
+            while !stop.load(Ordering::Relaxed) && sent.load(Ordering::Relaxed) < 50_000 {
+                sent.fetch_add(1, Ordering::Relaxed);
+                if udp_raw(addr, &q, Some(&sock)).await.is_none() {
+                    lost.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })
+    };
+    let scraper = {
+        let (stop, side_down) = (stop.clone(), side_down.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                for (at, path) in [(health, "/health"), (metrics, "/metrics")] {
+                    if http_get(at, path).await.map(|(code, _)| code) != Some(200) {
+                        side_down.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+
+    std::fs::write(&path, block("example.org:0 example.net:0", "")).unwrap();
+    assert!(until_rcode(&s, "a.example.net.", ResponseCode::NoError).await);
+    std::fs::write(&path, block("example.org:0", " extra")).unwrap();
+    let failed = eventually(10, || async {
+        (s.reloader.reload_failures() == 1).then_some(())
+    })
+    .await;
+    assert!(failed.is_some(), "the broken edit was tried and refused");
+    std::fs::write(&path, block("example.org:0", "")).unwrap();
+    assert!(until_rcode(&s, "a.example.net.", ResponseCode::Refused).await);
+
+    stop.store(true, Ordering::Relaxed);
+    client.await.unwrap();
+    scraper.await.unwrap();
+    let sent = sent.load(Ordering::Relaxed);
+    assert!(sent > 100, "the client kept sending ({sent})");
+    assert_eq!(lost.load(Ordering::Relaxed), 0, "lost out of {sent}");
+    assert_eq!(
+        side_down.load(Ordering::Relaxed),
+        0,
+        "a side listener failed"
+    );
+}
