@@ -7,6 +7,7 @@
 #   limit   whoami in both modes beside the echo ceiling
 #   auth    the file plugin in both modes beside NSD and Knot
 #   cache   forward + cache (hits) in both modes beside Unbound and dnsmasq
+#   metrics auth, interpreted, with and without prometheus (its cost per query)
 #
 # ROUNDS (default 3) sets the rounds per server.
 #
@@ -44,6 +45,10 @@ if wants auth; then
     printf 'bench.test:@PORT@ {\n    bind @ADDR@\n    file @ZONEFILE@\n}\n' > "$work/Corefile-auth.in"
     target/release/corec build "$work/Corefile.auth" -o "$work/site-auth"
 fi
+if wants metrics; then
+    printf 'bench.test:@PORT@ {\n    bind @ADDR@\n    prometheus 127.0.0.1:0\n    file @ZONEFILE@\n}\n' > "$work/Corefile-authm.in"
+    printf 'bench.test:@PORT@ {\n    bind @ADDR@\n    file @ZONEFILE@\n}\n' > "$work/Corefile-auth.in"
+fi
 if wants cache; then
     # Room for the whole query set (about 12k answers and 10k denials), as
     # the peers' caches have: the scenario times hits. CoreDNS's default
@@ -73,6 +78,12 @@ if wants auth; then
         BENCH_CUSTOM_CMD="env ZONEFILE=@ZONEFILE@ $work/site-auth -quiet -dns.port @PORT@" ./run.sh auth custom "$rounds"
     ./run.sh auth nsd "$rounds"
     ./run.sh auth knot "$rounds"
+fi
+if wants metrics; then
+    BENCH_CUSTOM_NAME=corec-no-metrics BENCH_CUSTOM_TPL=$work/Corefile-auth.in BENCH_CUSTOM_THREADS="$one_core" \
+        BENCH_CUSTOM_CMD="$work/corec run -quiet -conf @CONF@" ./run.sh auth custom "$rounds"
+    BENCH_CUSTOM_NAME=corec-prometheus BENCH_CUSTOM_TPL=$work/Corefile-authm.in BENCH_CUSTOM_THREADS="$one_core" \
+        BENCH_CUSTOM_CMD="$work/corec run -quiet -conf @CONF@" ./run.sh auth custom "$rounds"
 fi
 if wants cache; then
     BENCH_CUSTOM_NAME=corec-interpreted BENCH_CUSTOM_TPL=$work/Corefile-cache.in BENCH_CUSTOM_THREADS="$one_core" \
