@@ -494,7 +494,9 @@ fn directives_follow_the_plugin_list_order() {
     written.sort();
     assert_eq!(
         written.iter().map(|w| w.1).collect::<Vec<_>>(),
-        ["whoami", "forward", "cache", "log", "errors", "root", "rewrite", "acl"]
+        [
+            "whoami", "forward", "cache", "log", "errors", "root", "rewrite", "acl"
+        ]
     );
 }
 

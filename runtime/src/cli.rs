@@ -399,6 +399,7 @@ pub fn corec_main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("run") => run_main(&args[1..]),
         Some("check") => check_main(&args[1..]),
+        Some("explain") => crate::explain::explain_main(&args[1..]),
         Some("build") => crate::build_cmd::build_main(&args[1..]),
         Some("help" | "-h" | "--help" | "-help") => {
             println!("{USAGE}");
@@ -411,6 +412,7 @@ pub fn corec_main() -> ExitCode {
 const USAGE: &str = "usage:
   corec run [-conf FILE] [-dns.port PORT] [-pidfile FILE] [-quiet]   serve a Corefile (interpreted)
   corec check [FILE]                                                  validate a Corefile, print every error
+  corec explain [--json] [FILE]                                       listeners, zones and each block's plugins in execution order
   corec build FILE -o OUTPUT                                          compile a Corefile into a site binary
   corec [-plugins] [-version]                                         as CoreDNS";
 

@@ -394,3 +394,77 @@ fn reload_plugin_and_lameduck() {
     );
     assert_eq!(p.wait_exit(10), Some(0));
 }
+
+#[test]
+fn explain_shows_listeners_and_execution_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    write(
+        &corefile,
+        "example.org:1053 {\n    forward . 127.0.0.1:9\n    hosts {\n        fallthrough\n    }\n    bind 127.0.0.1\n}\n\
+         example.net:1054 {\n    root /tmp\n}\n",
+    );
+    let path = corefile.to_str().unwrap();
+
+    let out = Command::new(COREC)
+        .args(["explain", path])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 server blocks, 2 listeners"), "{text}");
+    assert!(
+        text.contains("\ndns://127.0.0.1:1053\n  example.org.  block 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: forward is written before hosts but runs after it"),
+        "{text}"
+    );
+    assert!(text.contains("no plugin here handles queries"), "{text}");
+
+    // The same facts as JSON, run from the Corefile's directory (the default FILE).
+    let out = Command::new(COREC)
+        .args(["explain", "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(v["file"], "Corefile");
+    assert_eq!(v["listeners"][0]["address"], "dns://127.0.0.1:1053");
+    assert_eq!(v["listeners"][1]["address"], "dns://:1054");
+    let chain: Vec<&str> = v["blocks"][0]["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["plugin"].as_str().unwrap())
+        .collect();
+    assert_eq!(chain, ["bind", "hosts", "forward"]);
+    assert_eq!(v["blocks"][1]["refused"], true);
+
+    // A broken Corefile: `check`'s diagnostics and exit 1; bad usage exits 2.
+    write(&corefile, "example.org {\n    whoam\n}\n");
+    let out = Command::new(COREC)
+        .args(["explain", path])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error: Unknown directive 'whoam'"), "{err}");
+    assert!(err.contains(&format!("--> {path}:2:5")), "{err}");
+    let out = Command::new(COREC)
+        .args(["explain", "--yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

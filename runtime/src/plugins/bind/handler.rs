@@ -70,8 +70,8 @@ impl Setup for Bind {
             .plugin("bind")
             .and_then(|p| p.tokens.first())
             .map(|t| t.span);
-        let hosts = listen_hosts(&cfg)
-            .map_err(|m| Diagnostic::error(format!("plugin/bind: {m}"), span))?;
+        let hosts =
+            listen_hosts(&cfg).map_err(|m| Diagnostic::error(format!("plugin/bind: {m}"), span))?;
         for ip in hosts {
             if !env.config.listen_hosts.contains(&ip) {
                 env.config.listen_hosts.push(ip);
