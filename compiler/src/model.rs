@@ -84,6 +84,9 @@ pub struct PluginUse {
     pub registry_index: usize,
     /// Tokens of every occurrence, in Corefile order.
     pub tokens: Vec<Token>,
+    /// Where the directive first appears among the block's directives as
+    /// written (imports expanded), since `plugins` is in chain order.
+    pub written: usize,
 }
 
 impl Block {
@@ -254,7 +257,7 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
             }
         }
         let mut plugins: Vec<PluginUse> = Vec::new();
-        for d in sb.directives {
+        for (written, d) in sb.directives.into_iter().enumerate() {
             let Some(&i) = index.get(d.name.as_str()) else {
                 continue;
             };
@@ -264,6 +267,7 @@ fn from_file(mut sources: SourceMap, main: crate::source::FileId, opts: &LoadOpt
                     name: opts.plugins[i].name,
                     registry_index: i,
                     tokens: d.tokens,
+                    written,
                 }),
             }
         }

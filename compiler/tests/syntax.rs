@@ -489,6 +489,15 @@ fn directives_follow_the_plugin_list_order() {
         assert_eq!(ORDER[p.registry_index], p.name);
     }
     assert_eq!(m.shape(), [names(b)]);
+    // The written order is kept beside the chain order.
+    let mut written: Vec<_> = b.plugins.iter().map(|p| (p.written, p.name)).collect();
+    written.sort();
+    assert_eq!(
+        written.iter().map(|w| w.1).collect::<Vec<_>>(),
+        [
+            "whoami", "forward", "cache", "log", "errors", "root", "rewrite", "acl"
+        ]
+    );
 }
 
 #[test]

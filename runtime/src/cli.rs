@@ -1,6 +1,7 @@
 //! The command line shared by `corec` and every compiled site binary:
 //! CoreDNS's flags (`-conf`, `-dns.port`/`-p`, `-pidfile`, `-plugins`,
-//! `-version`, `-quiet`), startup, signals and reload.
+//! `-version`, `-quiet`) and corec's `-log-format`, startup, signals and
+//! reload.
 
 use crate::reload::{ConfigSource, Reloader};
 use crate::server::Server;
@@ -63,6 +64,8 @@ pub struct Flags {
     pub version: bool,
     /// `-quiet`: no startup banner.
     pub quiet: bool,
+    /// `-log-format text|json`.
+    pub log_format: crate::logging::LogFormat,
 }
 
 /// Parses Go-style flags: `-name value`, `-name=value`, `--name value`.
@@ -104,6 +107,7 @@ pub fn parse_flags(args: &[String]) -> Result<Flags, String> {
             "plugins" => f.plugins = boolean(inline.clone())?,
             "version" => f.version = boolean(inline.clone())?,
             "quiet" => f.quiet = boolean(inline.clone())?,
+            "log-format" => f.log_format = value()?.parse()?,
             other => return Err(format!("flag provided but not defined: -{other}")),
         }
         i += 1;
@@ -171,13 +175,31 @@ pub fn default_corefile(port: &str) -> String {
 }
 
 fn print_version() {
-    println!("{VERSION}");
-    println!(
-        "{}/{}, rustc, {}",
-        std::env::consts::OS,
-        std::env::consts::ARCH,
-        option_env!("COREC_COMMIT").unwrap_or("unknown")
-    );
+    for line in version_lines() {
+        println!("{line}");
+    }
+}
+
+fn version_lines() -> [String; 2] {
+    [
+        VERSION.to_string(),
+        format!(
+            "{}/{}, rustc, {}",
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            option_env!("COREC_COMMIT").unwrap_or("unknown")
+        ),
+    ]
+}
+
+/// A startup line: as is in text, a log object with `-log-format json` (so
+/// that every line on stdout parses).
+fn banner_line(line: &str) {
+    if crate::logging::is_json() {
+        tracing::info!("{line}");
+    } else {
+        println!("{line}");
+    }
 }
 
 fn print_plugins<C: CompiledBlocks>() {
@@ -288,7 +310,7 @@ fn serve<C: CompiledBlocks>(flags: Flags, compiled: Option<CompiledSite<C>>) -> 
         print_plugins::<C>();
         return ExitCode::SUCCESS;
     }
-    crate::logging::init();
+    crate::logging::init(flags.log_format);
     let (model, source) = initial_model(&flags, compiled.as_ref());
     if !model.is_ok() {
         eprint!("{}", model.render_diagnostics());
@@ -398,11 +420,13 @@ pub fn banner<C: CompiledBlocks>(server: &Server<C>) {
     for (at, bound) in server.bound() {
         if let Some(l) = site.listeners.get(&at) {
             for (zone, _) in &l.zone_list {
-                println!("{zone}:{}", bound.udp.port());
+                banner_line(&format!("{zone}:{}", bound.udp.port()));
             }
         }
     }
-    print_version();
+    for line in version_lines() {
+        banner_line(&line);
+    }
 }
 
 /// The `corec` command: subcommands, or CoreDNS's flags alone to serve.
@@ -411,6 +435,7 @@ pub fn corec_main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("run") => run_main(&args[1..]),
         Some("check") => check_main(&args[1..]),
+        Some("explain") => crate::explain::explain_main(&args[1..]),
         Some("build") => crate::build_cmd::build_main(&args[1..]),
         Some("help" | "-h" | "--help" | "-help") => {
             println!("{USAGE}");
@@ -421,8 +446,10 @@ pub fn corec_main() -> ExitCode {
 }
 
 const USAGE: &str = "usage:
-  corec run [-conf FILE] [-dns.port PORT] [-pidfile FILE] [-quiet]   serve a Corefile (interpreted)
+  corec run [-conf FILE] [-dns.port PORT] [-pidfile FILE] [-quiet] [-log-format text|json]
+                                                                      serve a Corefile (interpreted)
   corec check [FILE]                                                  validate a Corefile, print every error
+  corec explain [--json] [FILE]                                       listeners, zones and each block's plugins in execution order
   corec build FILE -o OUTPUT                                          compile a Corefile into a site binary
   corec [-plugins] [-version]                                         as CoreDNS";
 

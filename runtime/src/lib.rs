@@ -27,6 +27,8 @@ pub mod build_cmd;
 #[cfg(feature = "serve")]
 pub mod cli;
 #[cfg(feature = "serve")]
+pub mod explain;
+#[cfg(feature = "serve")]
 pub mod logging;
 #[cfg(feature = "serve")]
 pub mod metrics;

@@ -309,14 +309,34 @@ impl std::io::Write for CapturedLogs {
 /// Captures this thread's plugin and query log lines (every level) until
 /// the guard drops.
 pub(crate) fn capture_logs() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+    capture_with(crate::logging::CorednsFormat, false)
+}
+
+/// [`capture_logs`] in the JSON format (`-log-format json`); lines of this
+/// crate's own targets are kept too.
+pub(crate) fn capture_json_logs() -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+    capture_with(crate::logging::JsonFormat, true)
+}
+
+fn capture_with<F>(format: F, own: bool) -> (CapturedLogs, tracing::subscriber::DefaultGuard)
+where
+    F: tracing_subscriber::fmt::FormatEvent<
+            tracing_subscriber::Registry,
+            tracing_subscriber::fmt::format::DefaultFields,
+        > + Send
+        + Sync
+        + 'static,
+{
     use tracing_subscriber::prelude::*;
     let logs = CapturedLogs::default();
     let writer = logs.clone();
-    let ours = tracing_subscriber::filter::filter_fn(|m| {
-        m.target() == "querylog" || m.target().starts_with("plugin/")
+    let ours = tracing_subscriber::filter::filter_fn(move |m| {
+        m.target() == "querylog"
+            || m.target().starts_with("plugin/")
+            || (own && m.target().starts_with("corec"))
     });
     let layer = tracing_subscriber::fmt::layer()
-        .event_format(crate::logging::CorednsFormat)
+        .event_format(format)
         .with_writer(move || writer.clone())
         .with_filter(ours);
     let subscriber = tracing_subscriber::registry().with(layer);

@@ -764,3 +764,193 @@ fn sigterm_lets_queries_in_flight_finish() {
     // Nothing is accepted any more.
     assert!(ask(port, "slow.example", 1, 1).is_none());
 }
+
+#[test]
+fn explain_shows_listeners_and_execution_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    write(
+        &corefile,
+        "example.org:1053 {\n    forward . 127.0.0.1:9\n    hosts {\n        fallthrough\n    }\n    bind 127.0.0.1\n}\n\
+         example.net:1054 {\n    root /tmp\n}\n",
+    );
+    let path = corefile.to_str().unwrap();
+
+    let out = Command::new(COREC)
+        .args(["explain", path])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 server blocks, 2 listeners"), "{text}");
+    assert!(
+        text.contains("\ndns://127.0.0.1:1053\n  example.org.  block 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: forward is written before hosts but runs after it"),
+        "{text}"
+    );
+    assert!(text.contains("no plugin here handles queries"), "{text}");
+
+    // The same facts as JSON, run from the Corefile's directory (the default FILE).
+    let out = Command::new(COREC)
+        .args(["explain", "--json"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON document");
+    assert_eq!(v["file"], "Corefile");
+    assert_eq!(v["listeners"][0]["address"], "dns://127.0.0.1:1053");
+    assert_eq!(v["listeners"][1]["address"], "dns://:1054");
+    let chain: Vec<&str> = v["blocks"][0]["chain"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["plugin"].as_str().unwrap())
+        .collect();
+    assert_eq!(chain, ["bind", "hosts", "forward"]);
+    assert_eq!(v["blocks"][1]["refused"], true);
+
+    // A broken Corefile: `check`'s diagnostics and exit 1; bad usage exits 2.
+    write(&corefile, "example.org {\n    whoam\n}\n");
+    let out = Command::new(COREC)
+        .args(["explain", path])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error: Unknown directive 'whoam'"), "{err}");
+    assert!(err.contains(&format!("--> {path}:2:5")), "{err}");
+    let out = Command::new(COREC)
+        .args(["explain", "--yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// `-log-format json`: every stdout line is one JSON object, the banner, the
+/// plugins' lines and the query log alike; the query log keeps its
+/// CoreDNS-format line as `msg` beside structured fields.
+#[test]
+fn run_with_json_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let corefile = dir.path().join("Corefile");
+    write(
+        &corefile,
+        "example.org:0 {\n    reload 2s 0s\n    log\n    whoami\n}\n",
+    );
+    let mut child = Command::new(COREC)
+        .args([
+            "run",
+            "-conf",
+            corefile.to_str().unwrap(),
+            "-log-format=json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = channel();
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push(line);
+        }
+        all
+    });
+    let parse = |l: &str| -> serde_json::Value {
+        serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))
+    };
+    // Waits for the first object `f` accepts (at most 10 s).
+    let wait = |f: &dyn Fn(&serde_json::Value) -> bool| -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let Ok(line) = rx.recv_timeout(left) else {
+                break;
+            };
+            let v = parse(&line);
+            if f(&v) {
+                return v;
+            }
+        }
+        panic!("no such line within 10s");
+    };
+    let banner = wait(&|v| {
+        v["msg"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("example.org.:"))
+    });
+    let port: u16 = banner["msg"].as_str().unwrap()["example.org.:".len()..]
+        .parse()
+        .unwrap();
+    assert!(ask(port, "a.example.org", 1, 1).is_some());
+    assert!(ask(port, "b.example.org", 28, 1).is_some());
+    let query = wait(&|v| v["plugin"] == "log" && v["name"] == "b.example.org.");
+
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let lines = reader.join().unwrap();
+
+    // The query log line: CoreDNS's text unchanged in `msg`, and its fields.
+    let msg = query["msg"].as_str().unwrap();
+    assert!(
+        msg.starts_with("127.0.0.1:") && msg.contains(" \"AAAA IN b.example.org. udp "),
+        "{msg}"
+    );
+    assert_eq!(query["level"], "INFO");
+    assert_eq!(query["remote"], "127.0.0.1");
+    assert_eq!(query["id"], 0x1234);
+    assert_eq!(query["type"], "AAAA");
+    assert_eq!(query["class"], "IN");
+    assert_eq!(query["proto"], "udp");
+    assert_eq!(query["rcode"], "NOERROR");
+    assert!(query["port"].is_u64() && query["rsize"].is_u64() && query["duration"].is_f64());
+
+    assert!(lines.len() >= 6, "{lines:#?}");
+    let mut plugins = Vec::new();
+    for line in &lines {
+        let v = parse(line);
+        let ts = v["ts"].as_str().unwrap_or_else(|| panic!("no ts: {line}"));
+        assert!(ts.len() == 27 && ts.ends_with('Z'), "{line}");
+        assert!(
+            ["INFO", "WARNING", "ERROR"].contains(&v["level"].as_str().unwrap()),
+            "{line}"
+        );
+        assert!(v["msg"].is_string(), "{line}");
+        plugins.push(v.get("plugin").map(|p| p.as_str().unwrap().to_string()));
+    }
+    for want in [None, Some("reload".to_string()), Some("log".to_string())] {
+        assert!(plugins.contains(&want), "{want:?} in {lines:#?}");
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("\"msg\":\"corec-0.1.0\"")),
+        "{lines:#?}"
+    );
+    assert!(lines.iter().any(|l| l.contains("SIGTERM")), "{lines:#?}");
+
+    // A bad value is a flag error, as for every other flag.
+    let out = Command::new(COREC)
+        .args(["run", "-log-format", "xml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-log-format"));
+}

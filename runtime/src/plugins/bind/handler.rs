@@ -35,6 +35,32 @@ fn expand(host: &Host) -> Result<Vec<IpAddr>, String> {
     }
 }
 
+/// The addresses a block's `bind` lines listen on, interfaces expanded and
+/// exclusions removed, in Corefile order. Public so `corec explain` can show
+/// listeners without building the site.
+pub fn listen_hosts(cfg: &BindConfig) -> Result<Vec<IpAddr>, String> {
+    let mut hosts = Vec::new();
+    for line in &cfg.lines {
+        let mut ips = Vec::new();
+        for h in &line.hosts {
+            ips.extend(expand(h)?);
+        }
+        let mut except = Vec::new();
+        for h in &line.except {
+            except.extend(expand(h)?);
+        }
+        for ip in ips {
+            if !except.contains(&ip) && !hosts.contains(&ip) {
+                hosts.push(ip);
+            }
+        }
+    }
+    if hosts.is_empty() {
+        return Err("every address is excluded: nothing to listen on".into());
+    }
+    Ok(hosts)
+}
+
 impl Setup for Bind {
     type Config = BindConfig;
 
@@ -44,24 +70,12 @@ impl Setup for Bind {
             .plugin("bind")
             .and_then(|p| p.tokens.first())
             .map(|t| t.span);
-        let err = |m: String| Diagnostic::error(format!("plugin/bind: {m}"), span);
-        for line in &cfg.lines {
-            let mut ips = Vec::new();
-            for h in &line.hosts {
-                ips.extend(expand(h).map_err(err)?);
+        let hosts =
+            listen_hosts(&cfg).map_err(|m| Diagnostic::error(format!("plugin/bind: {m}"), span))?;
+        for ip in hosts {
+            if !env.config.listen_hosts.contains(&ip) {
+                env.config.listen_hosts.push(ip);
             }
-            let mut except = Vec::new();
-            for h in &line.except {
-                except.extend(expand(h).map_err(err)?);
-            }
-            for ip in ips {
-                if !except.contains(&ip) && !env.config.listen_hosts.contains(&ip) {
-                    env.config.listen_hosts.push(ip);
-                }
-            }
-        }
-        if env.config.listen_hosts.is_empty() {
-            return Err(err("every address is excluded: nothing to listen on".into()));
         }
         Ok(Bind)
     }

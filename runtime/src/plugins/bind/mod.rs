@@ -5,6 +5,6 @@
 mod handler;
 pub mod setup;
 #[cfg(feature = "serve")]
-pub use handler::Bind;
+pub use handler::{Bind, listen_hosts};
 #[cfg(all(test, feature = "serve"))]
 mod tests;

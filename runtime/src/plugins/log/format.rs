@@ -1,10 +1,13 @@
 //! Query log lines: a format parsed once into segments, the class of a
-//! response, and the rendering of one line. Everything here is a pure
-//! function of the request, the reply and the duration.
+//! response, and the rendering of one line, and of the same placeholders as
+//! JSON members for `-log-format json`. Everything here is a pure function
+//! of the request, the reply and the duration.
 
 use super::setup::Class;
 use crate::dns::{DNSClass, Message, OpCode, RecordType, ResponseCode};
+use crate::logging::JsonEscape;
 use crate::plugin::Request;
+use std::cell::OnceCell;
 use std::fmt::{self, Write as _};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -55,6 +58,57 @@ impl Field {
             "{>rflags}" => Field::Rflags,
             _ => return None,
         })
+    }
+
+    /// The member name in JSON lines.
+    fn key(self) -> &'static str {
+        match self {
+            Field::Type => "type",
+            Field::Name => "name",
+            Field::Class => "class",
+            Field::Proto => "proto",
+            Field::Size => "size",
+            Field::Remote => "remote",
+            Field::Port => "port",
+            Field::Local => "local",
+            Field::Id => "id",
+            Field::Opcode => "opcode",
+            Field::Do => "do",
+            Field::Bufsize => "bufsize",
+            Field::Rcode => "rcode",
+            Field::Rsize => "rsize",
+            Field::Duration => "duration",
+            Field::Rflags => "rflags",
+        }
+    }
+}
+
+/// One logged query: what every placeholder is computed from. The reply's
+/// size is computed at most once, whether the line, the JSON members or
+/// both need it.
+pub(crate) struct Entry<'a> {
+    req: &'a Request,
+    reply: Option<&'a Message>,
+    took: Duration,
+    rsize: OnceCell<Option<usize>>,
+}
+
+impl<'a> Entry<'a> {
+    /// `reply` is the response the client gets (`None`: nothing was sent);
+    /// `took` is how long the rest of the chain ran.
+    pub(crate) fn new(req: &'a Request, reply: Option<&'a Message>, took: Duration) -> Self {
+        Entry {
+            req,
+            reply,
+            took,
+            rsize: OnceCell::new(),
+        }
+    }
+
+    fn rsize(&self) -> Option<usize> {
+        *self
+            .rsize
+            .get_or_init(|| self.reply.and_then(|m| m.to_vec().ok()).map(|b| b.len()))
     }
 }
 
@@ -115,7 +169,13 @@ impl Format {
 
     /// One log line for `req`. `reply` is the response the client gets
     /// (`None`: nothing was sent); `took` is how long the rest of the chain ran.
+    #[cfg(test)]
     pub(crate) fn render(&self, req: &Request, reply: Option<&Message>, took: Duration) -> String {
+        self.line(&Entry::new(req, reply, took))
+    }
+
+    /// The log line of one entry.
+    pub(crate) fn line(&self, e: &Entry<'_>) -> String {
         let mut out = String::with_capacity(160);
         for seg in &self.segments {
             match seg {
@@ -123,32 +183,85 @@ impl Format {
                 Segment::Metadata(_) => out.push_str(EMPTY),
                 Segment::Field(f) => {
                     // Writing to a String cannot fail.
-                    let _ = write_field(&mut out, *f, req, reply, took);
+                    let _ = write_field(&mut out, *f, e);
                 }
             }
         }
         out
     }
+
+    /// The format's placeholders as JSON members, for the JSON log format
+    /// (see [`crate::logging::JSON_FIELDS`]); rendered only if displayed.
+    pub(crate) fn members<'a>(&'a self, e: &'a Entry<'a>) -> Members<'a> {
+        Members { format: self, e }
+    }
 }
 
-fn write_field(
-    out: &mut String,
-    f: Field,
-    req: &Request,
-    reply: Option<&Message>,
-    took: Duration,
-) -> fmt::Result {
+/// The placeholders of a format as `,"key":value` JSON members, each once,
+/// in the order the format names them: numbers and booleans as such, the
+/// addresses without brackets, the duration in seconds, and `null` where the
+/// line prints `-` for a missing reply. Metadata placeholders are left out
+/// (corec has no metadata yet).
+pub(crate) struct Members<'a> {
+    format: &'a Format,
+    e: &'a Entry<'a>,
+}
+
+impl fmt::Display for Members<'_> {
+    fn fmt(&self, out: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut written = 0u32;
+        for seg in &self.format.segments {
+            let Segment::Field(f) = seg else { continue };
+            let bit = 1 << *f as u32;
+            if written & bit != 0 {
+                continue;
+            }
+            written |= bit;
+            write!(out, ",\"{}\":", f.key())?;
+            write_json_field(out, *f, self.e)?;
+        }
+        Ok(())
+    }
+}
+
+/// One placeholder's JSON value.
+fn write_json_field(out: &mut fmt::Formatter<'_>, f: Field, e: &Entry<'_>) -> fmt::Result {
+    let (req, reply) = (e.req, e.reply);
+    let quoted = |out: &mut fmt::Formatter<'_>, v: &dyn fmt::Display| {
+        out.write_char('"')?;
+        write!(JsonEscape(out), "{v}")?;
+        out.write_char('"')
+    };
+    match f {
+        Field::Remote => quoted(out, &req.client.ip()),
+        Field::Local => quoted(out, &req.local.ip()),
+        Field::Name => quoted(out, &req.name()),
+        Field::Do => write!(out, "{}", req.do_bit()),
+        Field::Duration => write!(out, "{}", e.took.as_secs_f64()),
+        Field::Rsize => match e.rsize() {
+            Some(n) => write!(out, "{n}"),
+            None => out.write_str("null"),
+        },
+        Field::Rcode | Field::Rflags if reply.is_none() => out.write_str("null"),
+        Field::Type | Field::Class | Field::Proto | Field::Rcode | Field::Rflags => {
+            out.write_char('"')?;
+            write_field(&mut JsonEscape(out), f, e)?;
+            out.write_char('"')
+        }
+        // Numbers, printed as the line prints them.
+        Field::Size | Field::Port | Field::Id | Field::Opcode | Field::Bufsize => {
+            write_field(out, f, e)
+        }
+    }
+}
+
+fn write_field(out: &mut (impl fmt::Write + ?Sized), f: Field, e: &Entry<'_>) -> fmt::Result {
+    let (req, reply, took) = (e.req, e.reply, e.took);
     match f {
         Field::Type => write!(out, "{}", TypeName(req.qtype())),
-        Field::Name => {
-            out.push_str(&req.name());
-            Ok(())
-        }
+        Field::Name => out.write_str(&req.name()),
         Field::Class => write!(out, "{}", ClassName(req.qclass())),
-        Field::Proto => {
-            out.push_str(req.proto.as_str());
-            Ok(())
-        }
+        Field::Proto => out.write_str(req.proto.as_str()),
         Field::Size => write!(out, "{}", req.wire_len),
         Field::Remote => write_ip(out, req.client.ip()),
         Field::Port => write!(out, "{}", req.client.port()),
@@ -159,31 +272,22 @@ fn write_field(
         Field::Bufsize => write!(out, "{}", req.size()),
         Field::Rcode => match reply {
             Some(m) => write!(out, "{}", RcodeName(m.metadata.response_code)),
-            None => {
-                out.push_str(EMPTY);
-                Ok(())
-            }
+            None => out.write_str(EMPTY),
         },
-        Field::Rsize => match reply.and_then(|m| m.to_vec().ok()) {
-            Some(bytes) => write!(out, "{}", bytes.len()),
-            None => {
-                out.push_str(EMPTY);
-                Ok(())
-            }
+        Field::Rsize => match e.rsize() {
+            Some(n) => write!(out, "{n}"),
+            None => out.write_str(EMPTY),
         },
         Field::Duration => write!(out, "{}s", took.as_secs_f64()),
         Field::Rflags => match reply {
             Some(m) => write_flags(out, m),
-            None => {
-                out.push_str(EMPTY);
-                Ok(())
-            }
+            None => out.write_str(EMPTY),
         },
     }
 }
 
 /// An IP address, IPv6 in brackets.
-fn write_ip(out: &mut String, ip: IpAddr) -> fmt::Result {
+fn write_ip(out: &mut (impl fmt::Write + ?Sized), ip: IpAddr) -> fmt::Result {
     match ip {
         IpAddr::V4(v4) => write!(out, "{v4}"),
         IpAddr::V6(v6) => write!(out, "[{v6}]"),
@@ -192,7 +296,7 @@ fn write_ip(out: &mut String, ip: IpAddr) -> fmt::Result {
 
 /// The header flags that are set, comma-separated, in wire order. (The Z
 /// bit is not kept by the DNS library, so `z` never appears.)
-fn write_flags(out: &mut String, m: &Message) -> fmt::Result {
+fn write_flags(out: &mut (impl fmt::Write + ?Sized), m: &Message) -> fmt::Result {
     let h = &m.metadata;
     let flags = [
         (h.message_type == crate::dns::MessageType::Response, "qr"),
@@ -206,9 +310,9 @@ fn write_flags(out: &mut String, m: &Message) -> fmt::Result {
     let mut first = true;
     for (_, name) in flags.iter().filter(|(set, _)| *set) {
         if !first {
-            out.push(',');
+            out.write_char(',')?;
         }
-        out.push_str(name);
+        out.write_str(name)?;
         first = false;
     }
     Ok(())

@@ -1,4 +1,4 @@
-use super::format::{Format, classify, rcode_reply};
+use super::format::{Entry, Format, classify, rcode_reply};
 use super::setup::{Classes, LogConfig};
 use crate::dns::Message;
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
@@ -54,8 +54,10 @@ impl Rule {
             Ok(Answer::Transfer { messages, .. }) => messages.first(),
         };
         if self.classes.logs(classify(reply)) {
-            let line = self.format.render(req, reply, took);
-            tracing::info!(target: "querylog", "{line}");
+            let entry = Entry::new(req, reply, took);
+            let line = self.format.line(&entry);
+            // The members are rendered only by the JSON log format.
+            tracing::info!(target: "querylog", json_fields = %self.format.members(&entry), "{line}");
         }
     }
 }

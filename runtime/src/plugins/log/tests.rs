@@ -594,3 +594,92 @@ async fn fast_answers_are_logged_like_full_ones() {
         assert_eq!(strip(&lines[0]), strip(&lines[1]));
     }
 }
+
+// ---------------------------------------------------------------- JSON
+
+/// With `-log-format json` the line is the `msg`, and the format's
+/// placeholders are members with their JSON types.
+#[tokio::test]
+async fn json_lines_carry_the_line_and_its_fields() {
+    let site = TestSite::new(". {\n log\n whoami\n}");
+    let (buf, _guard) = crate::testing::capture_json_logs();
+    site.query(Case::new("Example.ORG.", RecordType::A).edns(1232).dnssec())
+        .await;
+    let lines = buf.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(v["level"], "INFO");
+    assert_eq!(v["plugin"], "log");
+    let msg = v["msg"].as_str().unwrap();
+    assert!(
+        msg.starts_with(
+            r#"127.0.0.1:5353 - 4242 "A IN example.org. udp 40 true 1232" NOERROR qr,aa,rd "#
+        ),
+        "{msg}"
+    );
+    assert_eq!(v["remote"], "127.0.0.1");
+    assert_eq!(v["port"], 5353);
+    assert_eq!(v["id"], 4242);
+    assert_eq!(v["type"], "A");
+    assert_eq!(v["class"], "IN");
+    assert_eq!(v["name"], "example.org.");
+    assert_eq!(v["proto"], "udp");
+    assert_eq!(v["size"], 40);
+    assert_eq!(v["do"], true);
+    assert_eq!(v["bufsize"], 1232);
+    assert_eq!(v["rcode"], "NOERROR");
+    assert_eq!(v["rflags"], "qr,aa,rd");
+    // The reply's size and the duration agree with the line.
+    let rsize = v["rsize"].as_u64().unwrap();
+    assert!(msg.contains(&format!(" qr,aa,rd {rsize} ")), "{msg}");
+    let secs = v["duration"].as_f64().unwrap();
+    assert!(msg.ends_with(&format!(" {secs}s")), "{msg} vs {secs}");
+    assert!(v.get("opcode").is_none(), "not in the common format");
+}
+
+#[tokio::test]
+async fn json_members_follow_a_custom_format() {
+    let site = TestSite::new(
+        ". {\n log . \"{name} {name} {local} {>opcode} {/meta} \\\"{rcode}\\\"\"\n whoami\n}",
+    );
+    let (buf, _guard) = crate::testing::capture_json_logs();
+    // An escaped dot: the name's presentation has a backslash.
+    site.query(Case::new("a\\.b.example.", RecordType::A)).await;
+    let lines = buf.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let v: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    let mut want = [
+        "ts", "level", "plugin", "msg", "name", "local", "opcode", "rcode",
+    ];
+    want.sort_unstable();
+    let mut keys = keys;
+    keys.sort_unstable();
+    assert_eq!(keys, want, "each placeholder once, metadata left out");
+    assert_eq!(v["name"], "a\\.b.example.");
+    assert_eq!(
+        v["msg"],
+        "a\\.b.example. a\\.b.example. 127.0.0.1 0 - \"NOERROR\""
+    );
+    assert_eq!(v["opcode"], 0);
+}
+
+/// Without a reply, the placeholders the line prints as `-` are null.
+#[test]
+fn json_members_without_a_reply() {
+    let req = request("example.org.", RecordType::A);
+    let format = Format::parse(COMMON_FORMAT);
+    let entry = super::format::Entry::new(&req, None, US_100);
+    let members = format!("{{\"x\":0{}}}", format.members(&entry));
+    let v: serde_json::Value = serde_json::from_str(&members).unwrap();
+    assert_eq!(v["rcode"], serde_json::Value::Null);
+    assert_eq!(v["rflags"], serde_json::Value::Null);
+    assert_eq!(v["rsize"], serde_json::Value::Null);
+    assert_eq!(v["duration"], 0.0001);
+    assert_eq!(v["do"], false);
+    assert_eq!(v["bufsize"], 512);
+    assert_eq!(
+        format.line(&entry),
+        r#"127.0.0.1:5353 - 4242 "A IN example.org. udp 29 false 512" - - - 0.0001s"#
+    );
+}
