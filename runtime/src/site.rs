@@ -254,7 +254,14 @@ impl<'m> SiteBuilder<'m> {
         SiteBuilder {
             model,
             zones: model.blocks.iter().map(Block::zones).collect(),
-            configs: vec![BlockConfig::default(); model.blocks.len()],
+            // One default each: `vec![x; n]` would clone one, and its shared
+            // parts (zone sources, zone listeners) would then be shared by
+            // every block.
+            configs: model
+                .blocks
+                .iter()
+                .map(|_| BlockConfig::default())
+                .collect(),
             diags: Diagnostics::default(),
             shutdown: CancellationToken::new(),
             upstream: Upstream::default(),
