@@ -32,6 +32,7 @@ fn request(name: &str, qtype: RecordType) -> Request {
         name_cache: Default::default(),
         depth: 0,
         refresh: false,
+        meta: None,
     }
 }
 
