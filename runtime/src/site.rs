@@ -6,6 +6,7 @@
 use crate::chain::{DynNext, DynPlugin};
 use crate::dns::RecordType;
 use crate::plugin::{Handler, Outcome, Parse, Request, Setup};
+use crate::plugins::metadata::MetadataHub;
 use crate::plugins::view::ViewFilter;
 use crate::plugins::view::expr::QueryFacts;
 use crate::registry;
@@ -46,6 +47,9 @@ pub struct BlockConfig {
     pub side: BlockSide,
     /// How the block's plugins tell whether they are ready (for *ready*).
     pub readiness: Vec<Readiness>,
+    /// Metadata: enabled by *metadata*, fed by the providers built after it.
+    /// Shared, because *metadata* is built before them.
+    pub metadata: MetadataHub,
 }
 
 /// One plugin's way of telling whether it is ready to serve (a zone loaded,
@@ -148,6 +152,7 @@ impl Default for BlockConfig {
             conn_limits: ConnLimits::default(),
             side: BlockSide::default(),
             readiness: Vec::new(),
+            metadata: MetadataHub::default(),
         }
     }
 }
@@ -255,8 +260,8 @@ impl<'m> SiteBuilder<'m> {
             model,
             zones: model.blocks.iter().map(Block::zones).collect(),
             // One default each: `vec![x; n]` would clone one, and its shared
-            // parts (zone sources, zone listeners) would then be shared by
-            // every block.
+            // parts (zone sources, zone listeners, metadata) would then be
+            // shared by every block.
             configs: model
                 .blocks
                 .iter()
