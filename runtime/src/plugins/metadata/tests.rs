@@ -1,5 +1,5 @@
 use super::setup::MetadataConfig;
-use crate::dns::RecordType;
+use crate::dns::{RecordType, ResponseCode};
 use crate::plugin::{Meta, Parse};
 use crate::testing::{Case, TestSite, assert_same, capture_logs, load, parse_err};
 use corec_compiler::Dispenser;
@@ -232,6 +232,17 @@ async fn the_fast_lane_routes_by_labels_as_the_full_path_does() {
     let (full, fast) = site.both_lanes(&case).await;
     // Nothing in the chain reads labels, so the fast lane stays open.
     assert_same(&full, &fast.expect("a fast answer"), "fast lane");
+}
+
+#[tokio::test]
+async fn template_meta_shows_a_label() {
+    let corefile = "example.org {\n metadata\n view v1 {\n  expr true\n }\n template IN TXT {\n  answer \"{{ .Name }} 60 IN TXT {{ .Meta \\\"view/name\\\" }}{{ .Meta \\\"x/y\\\" }}\"\n }\n}";
+    let site = TestSite::new(corefile);
+    let r = site
+        .query(Case::new("www.example.org.", RecordType::TXT))
+        .await;
+    assert_eq!(r.rcode(), ResponseCode::NoError);
+    assert_eq!(r.txt(), ["v1"]);
 }
 
 #[test]
