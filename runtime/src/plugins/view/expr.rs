@@ -638,6 +638,20 @@ mod tests {
     }
 
     #[test]
+    fn knows_whether_it_reads_metadata() {
+        for (src, want) in [
+            ("metadata('view/name') == 'a'", true),
+            ("type() == 'A' || !(metadata('a/b') in ['x'])", true),
+            ("incidr(metadata('geoip/ip'), '10.0.0.0/8')", true),
+            ("[metadata('a/b')] == []", true),
+            ("type() == 'A' && name() matches 'x'", false),
+        ] {
+            let e = Expr::parse(src).unwrap();
+            assert_eq!(e.uses_metadata(), want, "{src}");
+        }
+    }
+
+    #[test]
     fn reports_mistakes_when_parsed() {
         for (src, msg) in [
             ("nme() == 'x'", "unknown name 'nme'"),
