@@ -4,6 +4,7 @@
 use crate::dns::{DNSClass, Edns, Message, MessageType, Name, Query, RecordType, ResponseCode};
 use crate::wire::WireQuery;
 use corec_compiler::{Diagnostics, Dispenser};
+use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -60,9 +61,108 @@ pub struct Request {
     /// serve_stale): the cache passes it on without looking it up and
     /// stores what comes back. False for every other query.
     pub refresh: bool,
+    /// The query's metadata: `None` unless its block has the *metadata*
+    /// plugin, so a query in any other block carries nothing (and plugins
+    /// setting a label do nothing, as in CoreDNS).
+    pub meta: Option<Meta>,
+}
+
+/// Labels (`plugin/name`) and their values that plugins attach to a query
+/// for others to read: the query log's `{/label}`, *view*'s `metadata()`,
+/// *template*'s `.Meta`, *rewrite*'s `{plugin/label}`.
+///
+/// CoreDNS stores a function per label and calls it on read. Here a value
+/// is stored: every value corec's plugins provide is already at hand when
+/// they set it (a name the plugin holds, the type of a reply), so deferring
+/// it would cost a boxed closure per label and query and save nothing. A
+/// query has a handful of labels, so a vector beats a map.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meta {
+    entries: Vec<(Cow<'static, str>, MetaValue)>,
+}
+
+impl Meta {
+    /// The value of `label`, if a plugin set it.
+    pub fn get(&self, label: &str) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|(l, _)| l == label)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets `label`, replacing an earlier value.
+    pub fn set(&mut self, label: impl Into<Cow<'static, str>>, value: impl Into<MetaValue>) {
+        let (label, value) = (label.into(), value.into());
+        match self.entries.iter_mut().find(|(l, _)| *l == label) {
+            Some(slot) => slot.1 = value,
+            None => self.entries.push((label, value)),
+        }
+    }
+
+    /// Every label and its value, in the order they were first set.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.entries.iter().map(|(l, v)| (l.as_ref(), v.as_str()))
+    }
+
+    /// No label is set.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// A metadata value: a constant, or text shared with the plugin that set it
+/// (so setting one per query copies a pointer, not the text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetaValue {
+    /// Fixed text (`NOERROR`, `success`).
+    Static(&'static str),
+    /// Text the plugin keeps, or computed for this query.
+    Shared(Arc<str>),
+}
+
+impl MetaValue {
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            MetaValue::Static(s) => s,
+            MetaValue::Shared(s) => s,
+        }
+    }
+}
+
+impl From<&'static str> for MetaValue {
+    fn from(s: &'static str) -> Self {
+        MetaValue::Static(s)
+    }
+}
+
+impl From<Arc<str>> for MetaValue {
+    fn from(s: Arc<str>) -> Self {
+        MetaValue::Shared(s)
+    }
+}
+
+impl From<String> for MetaValue {
+    fn from(s: String) -> Self {
+        MetaValue::Shared(s.into())
+    }
 }
 
 impl Request {
+    /// The value of metadata `label`; `None` if unset or if metadata is
+    /// not collected for this query.
+    pub fn meta(&self, label: &str) -> Option<&str> {
+        self.meta.as_ref()?.get(label)
+    }
+
+    /// Sets metadata `label` if metadata is collected for this query (a
+    /// no-op otherwise, so providers need not check).
+    pub fn set_meta(&mut self, label: impl Into<Cow<'static, str>>, value: impl Into<MetaValue>) {
+        if let Some(m) = &mut self.meta {
+            m.set(label, value);
+        }
+    }
+
     /// The question.
     pub fn query(&self) -> &Query {
         &self.message.queries[0]

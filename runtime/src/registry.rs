@@ -113,6 +113,7 @@ macro_rules! implemented {
 fn implemented() -> Vec<Implemented> {
     vec![
         implemented!("root", root::Root, RootConfig, true),
+        implemented!("metadata", metadata::Metadata, MetadataConfig, false),
         implemented!("cancel", cancel::Cancel, CancelConfig, false),
         implemented!("timeouts", timeouts::Timeouts, TimeoutsConfig, true),
         implemented!("reload", reload::Reload, ReloadConfig, true),
@@ -186,6 +187,7 @@ pub fn builder(name: &str) -> Option<BuildDynFn> {
     use plugins::*;
     Some(match name {
         "root" => build_dyn::<root::Root>,
+        "metadata" => build_dyn::<metadata::Metadata>,
         "cancel" => build_dyn::<cancel::Cancel>,
         "timeouts" => build_dyn::<timeouts::Timeouts>,
         "reload" => build_dyn::<reload::Reload>,

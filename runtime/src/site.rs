@@ -7,6 +7,7 @@ use crate::chain::{DynNext, DynPlugin};
 use crate::dns::RecordType;
 use crate::metrics::DnsMetrics;
 use crate::plugin::{Handler, Outcome, Parse, Request, Setup};
+use crate::plugins::metadata::MetadataHub;
 use crate::plugins::view::ViewFilter;
 use crate::plugins::view::expr::QueryFacts;
 use crate::registry;
@@ -49,6 +50,9 @@ pub struct BlockConfig {
     pub readiness: Vec<Readiness>,
     /// *prometheus*: the block's `coredns_dns_*` metrics, recorded by the server.
     pub metrics: Option<Arc<DnsMetrics>>,
+    /// Metadata: enabled by *metadata*, fed by the providers built after it.
+    /// Shared, because *metadata* is built before them.
+    pub metadata: MetadataHub,
 }
 
 /// One plugin's way of telling whether it is ready to serve (a zone loaded,
@@ -152,6 +156,7 @@ impl Default for BlockConfig {
             side: BlockSide::default(),
             readiness: Vec::new(),
             metrics: None,
+            metadata: MetadataHub::default(),
         }
     }
 }
@@ -279,7 +284,14 @@ impl<'m> SiteBuilder<'m> {
         SiteBuilder {
             model,
             zones: model.blocks.iter().map(Block::zones).collect(),
-            configs: vec![BlockConfig::default(); model.blocks.len()],
+            // One default each: `vec![x; n]` would clone one, and its shared
+            // parts (zone sources, zone listeners, metadata) would then be
+            // shared by every block.
+            configs: model
+                .blocks
+                .iter()
+                .map(|_| BlockConfig::default())
+                .collect(),
             diags: Diagnostics::default(),
             shutdown: CancellationToken::new(),
             upstream: Upstream::default(),

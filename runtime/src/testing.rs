@@ -116,6 +116,7 @@ impl Case {
             name_cache: Default::default(),
             depth: 0,
             refresh: false,
+            meta: None,
         }
     }
 }

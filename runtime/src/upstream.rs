@@ -98,6 +98,7 @@ impl Upstream {
             name_cache: Default::default(),
             depth: req.depth + 1,
             refresh: false,
+            meta: None,
         };
         let rcode = match self.run(&mut sub).await? {
             Ok(Answer::Reply(r)) => return Some(r.message),

@@ -6,6 +6,7 @@ mod conformance;
 mod differential;
 mod forward;
 mod malformed;
+mod metadata;
 mod ops;
 mod prometheus;
 mod reload;

@@ -459,3 +459,69 @@ impl Drop for Unbound {
         self.stop();
     }
 }
+
+/// The query log (the *log* plugin's lines) of every server this test
+/// process runs, captured from the moment [`query_log`] is first called.
+/// Servers of concurrent tests share it: look lines up by a name only your
+/// test asks for.
+pub struct QueryLog(std::sync::Mutex<Vec<String>>);
+
+/// The process's [`QueryLog`], installed as the global `tracing` subscriber
+/// on first use.
+pub fn query_log() -> &'static QueryLog {
+    use tracing_subscriber::layer::SubscriberExt;
+    static LOG: std::sync::OnceLock<&'static QueryLog> = std::sync::OnceLock::new();
+    LOG.get_or_init(|| {
+        let log: &'static QueryLog = Box::leak(Box::new(QueryLog(Default::default())));
+        let subscriber = tracing_subscriber::registry().with(Capture(log));
+        // Fails only if another subscriber was installed first; then the
+        // lines never come and the test waiting for them says so.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        log
+    })
+}
+
+impl QueryLog {
+    /// The lines logged so far that contain `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        let all = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        all.iter().filter(|l| l.contains(needle)).cloned().collect()
+    }
+
+    /// Waits (at most 5 s) for `n` lines containing `needle`, and returns them.
+    pub async fn wait_for(&self, needle: &str, n: usize) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let lines = self.lines_with(needle);
+            if lines.len() >= n || tokio::time::Instant::now() >= deadline {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Records the message of every `querylog` event.
+struct Capture(&'static QueryLog);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != "querylog" {
+            return;
+        }
+        let mut line = MessageText(String::new());
+        event.record(&mut line);
+        let mut all = self.0.0.lock().unwrap_or_else(|e| e.into_inner());
+        all.push(line.0);
+    }
+}
+
+struct MessageText(String);
+
+impl tracing::field::Visit for MessageText {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
+    }
+}

@@ -23,6 +23,7 @@ pub mod local;
 pub mod log;
 #[path = "loop/mod.rs"]
 pub mod loop_;
+pub mod metadata;
 pub mod minimal;
 pub mod nsid;
 pub mod prometheus;

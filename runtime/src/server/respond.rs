@@ -64,6 +64,7 @@ pub fn prepare(
             name_cache: Default::default(),
             depth: 0,
             refresh: false,
+            meta: None,
         })),
         Err(_) => Prepared::Reply(header_reply(id, flags, ResponseCode::FormErr)),
     }

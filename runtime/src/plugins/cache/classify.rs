@@ -27,6 +27,20 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// CoreDNS's name for the kind (the query log's `log/type` label).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::NoError => "NOERROR",
+            Kind::NameError => "NXDOMAIN",
+            Kind::ServerError => "SERVERERROR",
+            Kind::NoData => "NODATA",
+            Kind::Delegation => "DELEGATION",
+            Kind::Meta => "META",
+            Kind::Update => "UPDATE",
+            Kind::OtherError => "OTHERERROR",
+        }
+    }
+
     /// Is this stored in the denial cache (else the success cache)?
     pub(crate) fn is_denial(self) -> bool {
         matches!(self, Kind::NameError | Kind::NoData | Kind::ServerError)
@@ -44,7 +58,9 @@ pub(crate) fn kind(m: &Message, dnssec_ok: bool, now: u64) -> Kind {
     k
 }
 
-fn typify(m: &Message, dnssec_ok: bool, now: u64) -> Kind {
+/// CoreDNS's `response.Typify`: the kind of `m`; signatures are checked
+/// against `now` (Unix time) when `dnssec_ok`.
+pub(crate) fn typify(m: &Message, dnssec_ok: bool, now: u64) -> Kind {
     match m.metadata.op_code {
         OpCode::Update => return Kind::Update,
         OpCode::Notify => return Kind::Meta,

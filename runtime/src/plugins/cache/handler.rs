@@ -481,6 +481,8 @@ fn spawn_refresh(inner: &Arc<Inner>, e: Arc<Entry>, req: &Request, recheck: u64,
         name_cache: Default::default(),
         depth: req.depth.saturating_add(1),
         refresh: true,
+        // Re-enters the server, whose *metadata* collects afresh.
+        meta: None,
     };
     let do_bit = req.do_bit();
     let at = inner.now();

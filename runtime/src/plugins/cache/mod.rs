@@ -3,7 +3,7 @@
 #![doc = include_str!("README.md")]
 
 #[cfg(feature = "serve")]
-mod classify;
+pub(crate) mod classify;
 #[cfg(feature = "serve")]
 mod entry;
 #[cfg(feature = "serve")]

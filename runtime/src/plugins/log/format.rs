@@ -7,6 +7,7 @@ use super::setup::Class;
 use crate::dns::{DNSClass, Message, OpCode, RecordType, ResponseCode};
 use crate::logging::JsonEscape;
 use crate::plugin::Request;
+use crate::plugins::cache::classify::{Kind, typify};
 use std::cell::OnceCell;
 use std::fmt::{self, Write as _};
 use std::net::IpAddr;
@@ -119,7 +120,7 @@ enum Segment {
     Literal(String),
     /// A request or response value.
     Field(Field),
-    /// `{/label}`: a metadata value. corec has no metadata yet, so always `-`.
+    /// `{/label}`: a metadata value; `-` when unset or without *metadata*.
     Metadata(String),
 }
 
@@ -167,6 +168,13 @@ impl Format {
         Format { segments }
     }
 
+    /// Does the format show metadata?
+    pub(crate) fn reads_metadata(&self) -> bool {
+        self.segments
+            .iter()
+            .any(|s| matches!(s, Segment::Metadata(_)))
+    }
+
     /// One log line for `req`. `reply` is the response the client gets
     /// (`None`: nothing was sent); `took` is how long the rest of the chain ran.
     #[cfg(test)]
@@ -180,7 +188,7 @@ impl Format {
         for seg in &self.segments {
             match seg {
                 Segment::Literal(s) => out.push_str(s),
-                Segment::Metadata(_) => out.push_str(EMPTY),
+                Segment::Metadata(label) => out.push_str(e.req.meta(label).unwrap_or(EMPTY)),
                 Segment::Field(f) => {
                     // Writing to a String cannot fail.
                     let _ = write_field(&mut out, *f, e);
@@ -201,7 +209,7 @@ impl Format {
 /// in the order the format names them: numbers and booleans as such, the
 /// addresses without brackets, the duration in seconds, and `null` where the
 /// line prints `-` for a missing reply. Metadata placeholders are left out
-/// (corec has no metadata yet).
+/// (they are in the line itself).
 pub(crate) struct Members<'a> {
     format: &'a Format,
     e: &'a Entry<'a>,
@@ -325,34 +333,27 @@ pub(crate) fn rcode_reply(req: &Request, rcode: ResponseCode) -> Message {
     m
 }
 
-/// The class of a response, as CoreDNS types it: positive answers and
-/// referrals are successes; NXDOMAIN without answers and NOERROR with a SOA
-/// but no answers are denials; a NOERROR with neither answers nor SOA still
-/// counts as a success. Zone transfers, NOTIFY and UPDATE, no reply at all,
-/// and every other rcode are errors.
-pub(crate) fn classify(reply: Option<&Message>) -> Class {
+/// The type of a response, as CoreDNS's `response.Typify` gives it (the
+/// `log/type` label): signatures are checked when the reply's own OPT has
+/// the DO bit; no reply at all is OTHERERROR.
+pub(crate) fn response_kind(reply: Option<&Message>) -> Kind {
     let Some(m) = reply else {
-        return Class::Error;
+        return Kind::OtherError;
     };
-    let meta = matches!(m.metadata.op_code, OpCode::Notify | OpCode::Update)
-        || m.queries
-            .first()
-            .is_some_and(|q| matches!(q.query_type(), RecordType::AXFR | RecordType::IXFR));
-    if meta {
-        return Class::Error;
-    }
-    let answers = !m.answers.is_empty();
-    let soa = || {
-        m.authorities
-            .iter()
-            .any(|r| r.record_type() == RecordType::SOA)
-    };
-    match m.metadata.response_code {
-        ResponseCode::NoError if answers => Class::Success,
-        ResponseCode::NXDomain if answers => Class::Error,
-        ResponseCode::NoError if soa() => Class::Denial,
-        ResponseCode::NXDomain => Class::Denial,
-        ResponseCode::NoError => Class::Success,
+    let dnssec_ok = m.edns.as_ref().is_some_and(|e| e.flags().dnssec_ok);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    typify(m, dnssec_ok, now)
+}
+
+/// The class of a response type: positive answers and referrals are
+/// successes; NXDOMAIN and NODATA are denials; everything else (SERVFAIL,
+/// REFUSED, zone transfers, NOTIFY, UPDATE, no reply) is an error.
+pub(crate) fn class_of(kind: Kind) -> Class {
+    match kind {
+        Kind::NoError | Kind::Delegation => Class::Success,
+        Kind::NameError | Kind::NoData => Class::Denial,
         _ => Class::Error,
     }
 }

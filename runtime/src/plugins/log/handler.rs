@@ -1,4 +1,4 @@
-use super::format::{Entry, Format, classify, rcode_reply};
+use super::format::{Entry, Format, class_of, rcode_reply, response_kind};
 use super::setup::{Classes, LogConfig};
 use crate::dns::Message;
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
@@ -38,7 +38,7 @@ pub(crate) fn in_scope(scope: &str, name: &str) -> bool {
 }
 
 impl Rule {
-    fn log(&self, req: &Request, outcome: &Outcome, took: Duration) {
+    fn log(&self, req: &mut Request, outcome: &Outcome, took: Duration) {
         let synthetic: Message;
         let reply = match outcome {
             Ok(Answer::Reply(r)) => Some(&r.message),
@@ -53,7 +53,13 @@ impl Rule {
             Ok(Answer::Drop) => None,
             Ok(Answer::Transfer { messages, .. }) => messages.first(),
         };
-        if self.classes.logs(classify(reply)) {
+        let kind = response_kind(reply);
+        let class = class_of(kind);
+        // Set before the line is written, so the line itself can show them
+        // (a no-op without *metadata*).
+        req.set_meta("log/type", kind.name());
+        req.set_meta("log/class", class.name());
+        if self.classes.logs(class) {
             let entry = Entry::new(req, reply, took);
             let line = self.format.line(&entry);
             // The members are rendered only by the JSON log format.
@@ -93,12 +99,12 @@ impl Plugin for Log {
         }
         let took = start.elapsed();
         let server: std::sync::Arc<str> = std::sync::Arc::from("");
-        if let Prepared::Query(req) = prepare(q.packet(), q.client, q.local, q.proto, &server)
+        if let Prepared::Query(mut req) = prepare(q.packet(), q.client, q.local, q.proto, &server)
             && let Ok(mut reply) = Message::from_vec(out)
         {
             // The full path logs the chain's reply, before the server adds the OPT.
             reply.edns = None;
-            rule.log(&req, &Ok(Answer::reply(Self::NAME, reply)), took);
+            rule.log(&mut req, &Ok(Answer::reply(Self::NAME, reply)), took);
         }
         true
     }
@@ -107,8 +113,8 @@ impl Plugin for Log {
 impl Setup for Log {
     type Config = LogConfig;
 
-    fn build(cfg: LogConfig, _: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
-        let rules = cfg
+    fn build(cfg: LogConfig, env: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
+        let rules: Vec<Rule> = cfg
             .rules
             .into_iter()
             .map(|r| Rule {
@@ -117,6 +123,10 @@ impl Setup for Log {
                 classes: r.classes,
             })
             .collect();
+        // A line logged in the fast lane would show `-` for every label.
+        if rules.iter().any(|r| r.format.reads_metadata()) {
+            env.config.metadata.read_in_fast_lane();
+        }
         Ok(Log { rules })
     }
 }

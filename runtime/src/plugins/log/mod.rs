@@ -8,5 +8,7 @@ mod handler;
 pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::Log;
+#[cfg(feature = "serve")]
+pub(crate) use handler::in_scope;
 #[cfg(all(test, feature = "serve"))]
 mod tests;

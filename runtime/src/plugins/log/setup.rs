@@ -31,6 +31,16 @@ impl Class {
     /// The accepted spellings, in the order the docs list them.
     pub const NAMES: [&'static str; 4] = ["all", "success", "denial", "error"];
 
+    /// The class's name, as `class` takes it and the `log/class` label shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::All => "all",
+            Class::Success => "success",
+            Class::Denial => "denial",
+            Class::Error => "error",
+        }
+    }
+
     /// Parses a class name (case-sensitive, as CoreDNS).
     pub fn from_name(s: &str) -> Option<Class> {
         match s {

@@ -1,4 +1,4 @@
-use super::format::{Format, classify, rcode_reply};
+use super::format::{Format, class_of, rcode_reply, response_kind};
 use super::handler::in_scope;
 use super::setup::{
     COMBINED_FORMAT, COMMON_FORMAT, Class, Classes, LogConfig, Rule, expand_format, fqdn,
@@ -14,6 +14,11 @@ use hickory_proto::rr::rdata::{NS, SOA};
 use std::time::Duration;
 
 // ---------------------------------------------------------------- helpers
+
+/// The class of a reply, as a rule decides whether to log it.
+fn classify(reply: Option<&Message>) -> Class {
+    class_of(response_kind(reply))
+}
 
 /// A query for `name`/`qtype`, ID 4242, RD set, from 127.0.0.1:5353 over UDP.
 fn request(name: &str, qtype: RecordType) -> Request {
@@ -32,6 +37,7 @@ fn request(name: &str, qtype: RecordType) -> Request {
         name_cache: Default::default(),
         depth: 0,
         refresh: false,
+        meta: None,
     }
 }
 

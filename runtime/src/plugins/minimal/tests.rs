@@ -142,6 +142,7 @@ fn request(qname: &str, qtype: RecordType, dnssec_ok: bool) -> Request {
         name_cache: Default::default(),
         depth: 0,
         refresh: false,
+        meta: None,
     }
 }
 

@@ -3,7 +3,7 @@ use super::setup::{
     Mode, NameRule, RewriteConfig, Rule, Variable,
 };
 use crate::dns::{DNSClass, Edns, Message, Name, Query, RData, Record, RecordType, ResponseCode};
-use crate::plugin::{Answer, Handler, Outcome, Plugin, PluginError, Proto, Request, Setup};
+use crate::plugin::{Answer, Handler, Meta, Outcome, Plugin, PluginError, Proto, Request, Setup};
 use crate::site::BuildEnv;
 use crate::upstream::Upstream;
 use crate::wire::WireQuery;
@@ -22,6 +22,8 @@ pub struct Rewrite {
     /// Every rule can be decided from the question alone, so a query no
     /// rule applies to can keep the fast lane.
     wire_decidable: bool,
+    /// Some EDNS0 rule inserts a metadata value.
+    reads_metadata: bool,
 }
 
 /// The query as the rules see and change it.
@@ -40,6 +42,8 @@ struct State {
     client: SocketAddr,
     local: SocketAddr,
     proto: Proto,
+    /// The query's metadata, when a rule reads it.
+    meta: Option<Meta>,
 }
 
 /// How a name in the reply is mapped.
@@ -187,8 +191,9 @@ fn ip_bytes(ip: IpAddr) -> Vec<u8> {
 }
 
 impl State {
-    fn new(req: &Request) -> Self {
+    fn new(req: &Request, with_meta: bool) -> Self {
         State {
+            meta: if with_meta { req.meta.clone() } else { None },
             name: req.name().to_string(),
             new_qname: None,
             qname_text: req.qname().to_ascii(),
@@ -211,8 +216,11 @@ impl State {
             Variable::Protocol => self.proto.as_str().as_bytes().to_vec(),
             Variable::ServerIp => ip_bytes(self.local.ip().to_canonical()),
             Variable::ServerPort => self.local.port().to_be_bytes().to_vec(),
-            // corec has no metadata yet: nothing to insert.
-            Variable::Metadata(_) => return None,
+            // An unset or empty label inserts nothing, as in CoreDNS.
+            Variable::Metadata(label) => match self.meta.as_ref()?.get(label) {
+                Some(v) if !v.is_empty() => v.as_bytes().to_vec(),
+                _ => return None,
+            },
         })
     }
 
@@ -469,7 +477,7 @@ impl Plugin for Rewrite {
     const NAME: &'static str = "rewrite";
 
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
-        let mut st = State::new(req);
+        let mut st = State::new(req, self.reads_metadata);
         let mut respond = Vec::new();
         let mut rewrote = false;
         for rule in &self.rules {
@@ -584,10 +592,17 @@ impl Rewrite {
                     | Kind::Rcode { .. }
             )
         });
+        let reads_metadata = cfg.rules.iter().any(|r| {
+            matches!(&r.kind, Kind::Edns0(e) if matches!(
+                &e.option,
+                Edns0Option::Local { data: LocalData::Var(Variable::Metadata(_)), .. }
+            ))
+        });
         Rewrite {
             rules: cfg.rules,
             upstream,
             wire_decidable,
+            reads_metadata,
         }
     }
 }

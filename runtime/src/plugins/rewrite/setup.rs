@@ -122,8 +122,8 @@ pub enum Variable {
     ServerIp,
     /// `{server_port}`: the port the query came to, two bytes.
     ServerPort,
-    /// `{plugin/label}`: a metadata value (corec has no metadata yet, so
-    /// such a rule never applies).
+    /// `{plugin/label}`: a metadata value (the rule does not apply when the
+    /// label is unset or empty).
     Metadata(String),
 }
 

@@ -852,6 +852,11 @@ impl Plugin for Probe {
 /// Runs `case` through `rewrite LINES` and a probe: what the probe saw,
 /// and the request afterwards.
 async fn probe(lines: &str, case: Case) -> (Option<Seen>, Request, Outcome) {
+    probe_request(lines, case.request()).await
+}
+
+/// [`probe`] with a request made by the caller.
+async fn probe_request(lines: &str, mut req: Request) -> (Option<Seen>, Request, Outcome) {
     let body: String = lines.lines().map(|l| format!(" rewrite {l}\n")).collect();
     let cfg = config(&format!(". {{\n{body}}}"));
     let seen = Arc::new(Mutex::new(None));
@@ -859,7 +864,6 @@ async fn probe(lines: &str, case: Case) -> (Option<Seen>, Request, Outcome) {
         Rewrite::new(cfg, Upstream::default()),
         Chain::new(Probe(seen.clone()), End),
     );
-    let mut req = case.request();
     let out = chain.handle(&mut req).await;
     let seen = seen.lock().unwrap().clone();
     (seen, req, out)
@@ -1026,9 +1030,30 @@ async fn edns0_actions() {
     )
     .await;
     assert_eq!(option(&s, 8), None);
-    // A metadata label has no value in corec: the rule does not apply.
+    // Without *metadata* a label has no value: the rule does not apply.
     let s = run("edns0 local set 0xffee {a/b}", vec![]).await;
     assert_eq!(option(&s, 0xffee), None);
+}
+
+#[tokio::test]
+async fn edns0_local_inserts_a_metadata_value() {
+    let rule = "edns0 local set 0xffee {view/name}";
+    let request = |value: Option<&'static str>| {
+        let mut req = Case::new("example.org.", RecordType::A).request();
+        let mut meta = crate::plugin::Meta::default();
+        if let Some(v) = value {
+            meta.set("view/name", v);
+        }
+        req.meta = Some(meta);
+        req
+    };
+    let (seen, _, _) = probe_request(rule, request(Some("inside"))).await;
+    assert_eq!(option(&seen.unwrap(), 0xffee), local(0xffee, b"inside"));
+    // Unset or empty: nothing to insert, as in CoreDNS.
+    for value in [None, Some("")] {
+        let (seen, _, _) = probe_request(rule, request(value)).await;
+        assert_eq!(option(&seen.unwrap(), 0xffee), None, "{value:?}");
+    }
 }
 
 #[tokio::test]

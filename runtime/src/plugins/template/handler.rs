@@ -115,6 +115,7 @@ impl Template {
                     qtype: u16::from(q.query_type()),
                     qclass: u16::from(q.query_class()),
                 }),
+                meta: req.meta.clone().unwrap_or_default(),
             };
             let mut m = req.reply();
             m.metadata.authoritative = true;

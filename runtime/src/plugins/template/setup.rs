@@ -357,6 +357,7 @@ fn sample_data(spec: &TemplateSpec, regex: &Regex, fill: &str, remote: &str) -> 
             ..MessageData::default()
         },
         question: Some(question),
+        meta: Default::default(),
     }
 }
 

@@ -276,6 +276,7 @@ fn data() -> Data {
             ..MessageData::default()
         },
         question: Some(question),
+        meta: Default::default(),
     }
 }
 
@@ -288,6 +289,20 @@ fn render(src: &str) -> String {
 fn exec_err(src: &str) -> String {
     let t = Template::parse(src).unwrap_or_else(|e| panic!("{src}: {e:?}"));
     t.execute(&data()).expect_err(src).message
+}
+
+#[test]
+fn meta_reads_the_querys_labels() {
+    let mut d = data();
+    d.meta.set("view/name", "inside");
+    let run = |src: &str| Template::parse(src).unwrap().execute(&d);
+    assert_eq!(run("{{ .Meta \"view/name\" }}").unwrap(), "inside");
+    assert_eq!(run("{{ \"view/name\" | .Meta }}").unwrap(), "inside");
+    assert_eq!(run("[{{ .Meta \"no/such\" }}]").unwrap(), "[]");
+    assert_eq!(
+        run("{{ .Meta 1 }}").unwrap_err().message,
+        "wrong type for value; expected string; got int"
+    );
 }
 
 fn parse_error(src: &str) -> (String, std::ops::Range<usize>) {

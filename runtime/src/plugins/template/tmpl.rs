@@ -83,6 +83,8 @@ pub(crate) struct Data {
     pub(crate) remote: String,
     pub(crate) message: MessageData,
     pub(crate) question: Option<QuestionData>,
+    /// The query's metadata, for `.Meta "label"`.
+    pub(crate) meta: crate::plugin::Meta,
 }
 
 /// A value while a template runs. Kinds follow Go's where it shows: an
@@ -1370,12 +1372,22 @@ impl Exec<'_> {
         }
         if cmd.method {
             // Checked at parse time: `.Meta` with one argument.
-            let _ = match cmd.args.get(1) {
+            let label = match cmd.args.get(1) {
                 Some(op) => self.operand(op)?,
                 None => piped.unwrap_or(Value::Nil),
             };
-            // corec has no metadata plugin yet: every label is unset.
-            return Ok(Value::Str(String::new()));
+            let Value::Str(label) = label else {
+                return Err(TmplError::new(
+                    format!(
+                        "wrong type for value; expected string; got {}",
+                        label.type_name()
+                    ),
+                    cmd.pos.clone(),
+                ));
+            };
+            // An unset label is the empty string, as in CoreDNS.
+            let value = self.data.meta.get(&label).unwrap_or_default();
+            return Ok(Value::Str(value.to_string()));
         }
         self.operand(head)
     }

@@ -40,6 +40,11 @@ pub trait QueryFacts {
     fn size(&self) -> usize;
     /// The EDNS UDP size, 512 without EDNS.
     fn bufsize(&self) -> u16;
+    /// The value of metadata `label`; `None` when unset or when metadata is
+    /// not collected for the query.
+    fn metadata(&self, _label: &str) -> Option<&str> {
+        None
+    }
 }
 
 /// A value during evaluation.
@@ -406,6 +411,20 @@ impl Expr {
         }
     }
 
+    /// Does the expression call `metadata()`? Only then is metadata
+    /// collected to evaluate it.
+    pub fn uses_metadata(&self) -> bool {
+        match self {
+            Expr::Lit(_) => false,
+            Expr::Call(FuncRef(f), args) => {
+                *f == Func::Metadata || args.iter().any(Expr::uses_metadata)
+            }
+            Expr::List(items) => items.iter().any(Expr::uses_metadata),
+            Expr::Not(e) | Expr::MatchesLit(e, _) => e.uses_metadata(),
+            Expr::Bin(_, l, r) => l.uses_metadata() || r.uses_metadata(),
+        }
+    }
+
     /// Evaluates to a boolean; anything else (or a type error) is false.
     pub fn holds(&self, q: &dyn QueryFacts) -> bool {
         self.eval(q).is_some_and(|v| v.truthy())
@@ -483,8 +502,13 @@ fn call(f: Func, args: &[Expr], q: &dyn QueryFacts) -> Option<Value> {
             };
             Bool(in_cidr(ip.parse().ok()?, &net)?)
         }
-        // No plugin sets metadata yet: every label is empty.
-        Func::Metadata => Str(String::new()),
+        // An unset label reads as the empty string, as in CoreDNS.
+        Func::Metadata => {
+            let Str(label) = args[0].eval(q)? else {
+                return None;
+            };
+            Str(q.metadata(&label).unwrap_or_default().to_string())
+        }
     })
 }
 
@@ -610,6 +634,20 @@ mod tests {
             ("incidr(client_ip(), 'fd00::/8')", false),
         ] {
             assert_eq!(holds(src), want, "{src}");
+        }
+    }
+
+    #[test]
+    fn knows_whether_it_reads_metadata() {
+        for (src, want) in [
+            ("metadata('view/name') == 'a'", true),
+            ("type() == 'A' || !(metadata('a/b') in ['x'])", true),
+            ("incidr(metadata('geoip/ip'), '10.0.0.0/8')", true),
+            ("[metadata('a/b')] == []", true),
+            ("type() == 'A' && name() matches 'x'", false),
+        ] {
+            let e = Expr::parse(src).unwrap();
+            assert_eq!(e.uses_metadata(), want, "{src}");
         }
     }
 

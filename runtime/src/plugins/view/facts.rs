@@ -46,6 +46,9 @@ impl QueryFacts for Request {
     fn bufsize(&self) -> u16 {
         self.edns().map_or(512, |e| e.max_payload().max(512))
     }
+    fn metadata(&self, label: &str) -> Option<&str> {
+        self.meta(label)
+    }
 }
 
 impl QueryFacts for WireQuery<'_> {
@@ -90,5 +93,59 @@ impl QueryFacts for WireQuery<'_> {
     }
     fn bufsize(&self) -> u16 {
         self.edns.map_or(512, |e| e.payload.max(512))
+    }
+}
+
+/// A query's facts with the metadata collected for it: what a view filter
+/// sees while a query is routed, before any plugin has run.
+#[cfg(feature = "serve")]
+pub(crate) struct WithMeta<'a> {
+    pub(crate) facts: &'a dyn QueryFacts,
+    pub(crate) meta: Option<&'a crate::plugin::Meta>,
+}
+
+#[cfg(feature = "serve")]
+impl QueryFacts for WithMeta<'_> {
+    fn client_ip(&self) -> IpAddr {
+        self.facts.client_ip()
+    }
+    fn client_port(&self) -> u16 {
+        self.facts.client_port()
+    }
+    fn server_ip(&self) -> IpAddr {
+        self.facts.server_ip()
+    }
+    fn server_port(&self) -> u16 {
+        self.facts.server_port()
+    }
+    fn qname(&self) -> String {
+        self.facts.qname()
+    }
+    fn qtype(&self) -> u16 {
+        self.facts.qtype()
+    }
+    fn qclass(&self) -> u16 {
+        self.facts.qclass()
+    }
+    fn do_bit(&self) -> bool {
+        self.facts.do_bit()
+    }
+    fn id(&self) -> u16 {
+        self.facts.id()
+    }
+    fn opcode(&self) -> u8 {
+        self.facts.opcode()
+    }
+    fn proto(&self) -> &'static str {
+        self.facts.proto()
+    }
+    fn size(&self) -> usize {
+        self.facts.size()
+    }
+    fn bufsize(&self) -> u16 {
+        self.facts.bufsize()
+    }
+    fn metadata(&self, label: &str) -> Option<&str> {
+        self.meta?.get(label)
     }
 }

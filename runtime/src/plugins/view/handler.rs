@@ -1,6 +1,8 @@
 use super::expr::{Expr, QueryFacts};
+use super::facts::WithMeta;
 use super::setup::ViewConfig;
-use crate::plugin::{Handler, Outcome, Plugin, Request, Setup};
+use crate::plugin::{Handler, Meta, Outcome, Plugin, Request, Setup};
+use crate::plugins::metadata::{MetadataHub, Provider};
 use crate::site::BuildEnv;
 use crate::wire::WireQuery;
 use corec_compiler::Diagnostic;
@@ -12,12 +14,33 @@ pub struct ViewFilter {
     /// The view's name.
     pub name: String,
     exprs: Vec<Expr>,
+    /// The block's metadata, for expressions that call `metadata()`.
+    metadata: Option<MetadataHub>,
 }
 
 impl ViewFilter {
     /// Does the query pass?
     pub fn admits(&self, q: &dyn QueryFacts) -> bool {
+        // As in CoreDNS, the block's providers run before its filter, so
+        // `metadata()` sees their labels (the query log's come later).
+        if let Some(hub) = self.metadata.as_ref().filter(|h| h.enabled()) {
+            let meta = hub.collect(&q.qname(), q);
+            let q = WithMeta {
+                facts: q,
+                meta: meta.as_ref(),
+            };
+            return self.exprs.iter().all(|e| e.holds(&q));
+        }
         self.exprs.iter().all(|e| e.holds(q))
+    }
+}
+
+/// Sets `view/name` to the view's name.
+struct ViewName(Arc<str>);
+
+impl Provider for ViewName {
+    fn provide(&self, _: &dyn QueryFacts, meta: &mut Meta) {
+        meta.set("view/name", self.0.clone());
     }
 }
 
@@ -42,7 +65,11 @@ impl Setup for View {
     type Config = ViewConfig;
 
     fn build(cfg: ViewConfig, env: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
+        let hub = &env.config.metadata;
+        hub.provide(ViewName(cfg.name.as_str().into()));
+        let reads_metadata = cfg.exprs.iter().any(Expr::uses_metadata);
         env.config.view = Some(Arc::new(ViewFilter {
+            metadata: reads_metadata.then(|| hub.clone()),
             name: cfg.name,
             exprs: cfg.exprs,
         }));
