@@ -138,7 +138,7 @@ impl Template {
                 self.metrics.failed(spec, rr, bad_record, &counted);
             };
             let (answers, additionals) = (t.answer.len(), t.additional.len());
-            m.answers = records(&t.answer, "answer", &data, |i, bad| failed(i, bad))?;
+            m.answers = records(&t.answer, "answer", &data, failed)?;
             m.additionals = records(&t.additional, "additional", &data, |i, bad| {
                 failed(answers + i, bad);
             })?;
