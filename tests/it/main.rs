@@ -6,6 +6,7 @@ mod conformance;
 mod differential;
 mod forward;
 mod malformed;
+mod metrics;
 mod ops;
 mod reload;
 mod rewrite;
