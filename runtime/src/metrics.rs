@@ -96,6 +96,96 @@ pub fn histogram(name: &str, help: &str, buckets: Vec<f64>) -> Histogram {
     )
 }
 
+/// A gauge holding a fraction (a timestamp in seconds).
+pub fn float_gauge(name: &str, help: &str) -> prometheus::Gauge {
+    register(prometheus::Gauge::new(name, help).expect("a valid gauge"))
+}
+
+/// Registers a plugin's own collector (one computing its series when
+/// scraped), once per process.
+pub fn register_collector<C: Collector + 'static>(c: C) {
+    if let Err(e) = REGISTRY.register(Box::new(c)) {
+        tracing::warn!("metrics: {e}");
+    }
+}
+
+/// The `server` and `view` label values of one block, resolved when it is
+/// built: a plugin keeps its series per listener in a small vector and
+/// picks one per query with [`index`](Self::index).
+#[derive(Debug, Clone)]
+pub struct BlockLabels {
+    /// The listeners the block serves on (`dns://:53`); never empty.
+    pub servers: Vec<Arc<str>>,
+    /// The block's view name, or "".
+    pub view: Arc<str>,
+}
+
+impl BlockLabels {
+    /// The labels of the block being built.
+    pub fn of(env: &crate::site::BuildEnv<'_>) -> Self {
+        Self::new(env.servers(), env.view_name())
+    }
+
+    /// Labels for `servers` (one `dns://:53` if empty) and `view`.
+    pub fn new(mut servers: Vec<Arc<str>>, view: &str) -> Self {
+        if servers.is_empty() {
+            servers.push("dns://:53".into());
+        }
+        BlockLabels {
+            servers,
+            view: view.into(),
+        }
+    }
+
+    /// The position of listener `server` among the block's (the first if
+    /// it is not one of them). A comparison per listener, no allocation.
+    pub fn index(&self, server: &str) -> usize {
+        if self.servers.len() == 1 {
+            return 0;
+        }
+        self.servers
+            .iter()
+            .position(|s| **s == *server)
+            .unwrap_or(0)
+    }
+
+    /// The `server` label of position `i`.
+    pub fn server(&self, i: usize) -> &str {
+        &self.servers[i.min(self.servers.len() - 1)]
+    }
+}
+
+/// Up to `N` series of one family for label values known only per query
+/// (an rcode, a query type), each resolved once, on first use, and then
+/// found again by comparing keys: no lock, no allocation. A key beyond the
+/// first `N` distinct ones is still counted, through the family's own
+/// (locked) lookup.
+#[derive(Debug)]
+pub struct Slots<K, C, const N: usize> {
+    cells: [OnceLock<(K, C)>; N],
+}
+
+impl<K, C, const N: usize> Default for Slots<K, C, N> {
+    fn default() -> Self {
+        Slots {
+            cells: std::array::from_fn(|_| OnceLock::new()),
+        }
+    }
+}
+
+impl<K: Copy + PartialEq, C, const N: usize> Slots<K, C, N> {
+    /// Runs `f` on the series for `key`, made by `make` if it is new.
+    pub fn with<R>(&self, key: K, make: impl Fn() -> C, f: impl FnOnce(&C) -> R) -> R {
+        for cell in &self.cells {
+            let (k, c) = cell.get_or_init(|| (key, make()));
+            if *k == key {
+                return f(c);
+            }
+        }
+        f(&make())
+    }
+}
+
 /// The server's own metrics (CoreDNS's `metrics/vars` and core).
 pub struct Core {
     /// `coredns_build_info`.

@@ -7,6 +7,7 @@ mod differential;
 mod forward;
 mod malformed;
 mod metadata;
+mod metrics;
 mod ops;
 mod prometheus;
 mod reload;

@@ -1,5 +1,7 @@
+use super::metrics::AclMetrics;
 use super::setup::{AclConfig, Action, Policy};
 use crate::dns::{BinEncodable, Edns, Message, Name, ResponseCode};
+use crate::metrics::BlockLabels;
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Request, Setup};
 use crate::site::BuildEnv;
 use crate::wire::{WireQuery, in_zone};
@@ -19,6 +21,8 @@ const EDE_FILTERED: u16 = 17;
 struct Rule {
     /// Its zones, as text (the metrics label) and as lowercase wire names.
     zones: Vec<(String, Box<[u8]>)>,
+    /// The number of its first zone among all rules' zones (for metrics).
+    first_zone: usize,
     policies: Vec<Policy>,
 }
 
@@ -26,29 +30,32 @@ struct Rule {
 #[derive(Debug)]
 pub struct Acl {
     rules: Vec<Rule>,
+    metrics: AclMetrics,
 }
 
 /// What happens to a query that is not let through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Refusal<'a> {
+struct Refusal {
     action: Action,
-    /// The zone of the rule that decided (CoreDNS's `zone` metric label).
-    zone: &'a str,
+    /// The number of the zone of the rule that decided (CoreDNS's `zone`
+    /// metric label), among all rules' zones.
+    zone: usize,
 }
 
 impl Acl {
     /// The rule that stops a query for the lowercase wire name `lname` of
     /// type `qtype` from `ip`, if one does. Both lanes decide here, so they
     /// agree.
-    fn decide(&self, lname: &[u8], qtype: u16, ip: IpAddr) -> Option<Refusal<'_>> {
+    fn decide(&self, lname: &[u8], qtype: u16, ip: IpAddr) -> Option<Refusal> {
         let ip = ip.to_canonical();
         for rule in &self.rules {
             // The longest zone of the rule that holds the name.
             let Some((zone, _)) = rule
                 .zones
                 .iter()
-                .filter(|(_, wire)| in_zone(lname, wire))
-                .max_by_key(|(text, _)| text.len())
+                .enumerate()
+                .filter(|(_, (_, wire))| in_zone(lname, wire))
+                .max_by_key(|(_, (text, _))| text.len())
             else {
                 continue;
             };
@@ -58,7 +65,7 @@ impl Acl {
                 Some(p) => {
                     return Some(Refusal {
                         action: p.action,
-                        zone,
+                        zone: rule.first_zone + zone,
                     });
                 }
             }
@@ -86,8 +93,11 @@ impl Plugin for Acl {
     async fn serve<'a, N: Handler>(&'a self, req: &'a mut Request, next: &'a N) -> Outcome {
         let lname = req.qname().to_lowercase().to_bytes().unwrap_or_default();
         let Some(refusal_of) = self.decide(&lname, req.qtype().into(), req.client.ip()) else {
+            self.metrics.allowed(&req.server);
             return next.handle(req).await;
         };
+        self.metrics
+            .refused(&req.server, refusal_of.zone, refusal_of.action);
         Ok(match refusal_of.action {
             Action::Block => {
                 Answer::reply(Self::NAME, refusal(req, ResponseCode::Refused, EDE_BLOCKED))
@@ -103,30 +113,47 @@ impl Plugin for Acl {
     }
 
     fn serve_wire<N: Handler>(&self, q: &WireQuery<'_>, out: &mut Vec<u8>, next: &N) -> bool {
-        // Refusals take the full path, which writes them.
-        self.decide(q.lname(), q.qtype, q.client.ip()).is_none() && next.handle_wire(q, out)
+        // Refusals take the full path, which writes and counts them; a
+        // query let through counts once, in the lane that answers it.
+        if self.decide(q.lname(), q.qtype, q.client.ip()).is_some() || !next.handle_wire(q, out) {
+            return false;
+        }
+        self.metrics.allowed(q.server);
+        true
     }
 }
 
 impl Setup for Acl {
     type Config = AclConfig;
 
-    fn build(cfg: AclConfig, _env: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
-        let rules = cfg
+    fn build(cfg: AclConfig, env: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
+        let mut first_zone = 0;
+        let rules: Vec<Rule> = cfg
             .rules
             .into_iter()
-            .map(|r| Rule {
-                zones: r
+            .map(|r| {
+                let zones: Vec<(String, Box<[u8]>)> = r
                     .zones
                     .into_iter()
                     .filter_map(|z| {
                         let wire = Name::from_ascii(&z).ok()?.to_lowercase().to_bytes().ok()?;
                         Some((z, wire.into_boxed_slice()))
                     })
-                    .collect(),
-                policies: r.policies,
+                    .collect();
+                let rule = Rule {
+                    first_zone,
+                    zones,
+                    policies: r.policies,
+                };
+                first_zone += rule.zones.len();
+                rule
             })
             .collect();
-        Ok(Acl { rules })
+        let zones = rules
+            .iter()
+            .flat_map(|r| r.zones.iter().map(|(z, _)| z.clone()))
+            .collect();
+        let metrics = AclMetrics::new(BlockLabels::of(env), zones);
+        Ok(Acl { rules, metrics })
     }
 }

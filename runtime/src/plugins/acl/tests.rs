@@ -334,3 +334,60 @@ async fn both_lanes_agree() {
         }
     }
 }
+
+// ---------------------------------------------------------------- metrics
+
+#[tokio::test]
+async fn metrics_count_each_decision_once_with_the_deciding_zone() {
+    let t = TestSite::new(
+        "m1.acl.test:10541 {\n acl m1.acl.test sub.m1.acl.test {\n  block type A\n  filter type AAAA\n  drop type MX\n }\n acl {\n  allow type TXT\n  block type SRV\n }\n whoami\n}",
+    );
+    let value = |name: &str, zone: Option<&str>| {
+        let mut labels = vec![("server", "dns://:10541"), ("view", "")];
+        labels.extend(zone.map(|z| ("zone", z)));
+        crate::testing::metric_value(&format!("coredns_acl_{name}_requests_total"), &labels)
+    };
+    for (name, qtype) in [
+        ("a.sub.m1.acl.test.", RecordType::A),
+        ("a.m1.acl.test.", RecordType::A),
+        ("a.m1.acl.test.", RecordType::AAAA),
+        ("a.m1.acl.test.", RecordType::SRV),
+    ] {
+        // Refusals take the full path only.
+        let (_, fast) = t.both_lanes(&Case::new(name, qtype)).await;
+        assert!(fast.is_none(), "{name} {qtype}");
+    }
+    let r = t.query(Case::new("a.m1.acl.test.", RecordType::MX)).await;
+    assert!(r.reply.is_none(), "dropped");
+    assert_eq!(value("blocked", Some("sub.m1.acl.test.")), 1.0);
+    assert_eq!(value("blocked", Some("m1.acl.test.")), 2.0, "both rules");
+    assert_eq!(value("filtered", Some("m1.acl.test.")), 1.0);
+    assert_eq!(value("dropped", Some("m1.acl.test.")), 1.0);
+    assert_eq!(value("allowed", None), 0.0);
+    // Let through: by a rule, or by none; once per lane that answers.
+    let (_, fast) = t
+        .both_lanes(&Case::new("a.m1.acl.test.", RecordType::TXT))
+        .await;
+    assert!(fast.is_some());
+    t.query(Case::new("a.m1.acl.test.", RecordType::NS)).await;
+    assert_eq!(value("allowed", None), 3.0);
+    assert_eq!(value("blocked", Some("m1.acl.test.")), 2.0);
+}
+
+#[tokio::test]
+async fn metrics_count_a_query_the_fast_lane_leaves_once() {
+    let t = TestSite::new(
+        "m2.acl.test:10542 {\n acl {\n  block type MX\n }\n hosts {\n  10.0.0.1 x.m2.acl.test\n }\n}",
+    );
+    // hosts has no fast lane: acl lets the query through there, hosts
+    // declines, and the full path answers it.
+    let (_, fast) = t
+        .both_lanes(&Case::new("x.m2.acl.test.", RecordType::A))
+        .await;
+    assert!(fast.is_none());
+    let allowed = crate::testing::metric_value(
+        "coredns_acl_allowed_requests_total",
+        &[("server", "dns://:10542"), ("view", "")],
+    );
+    assert_eq!(allowed, 1.0);
+}

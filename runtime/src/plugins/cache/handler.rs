@@ -1,15 +1,17 @@
 use super::classify::{self, Kind};
 use super::entry::{Entry, Key, Stored};
+use super::metrics::{Counts, Event, Registration};
 use super::setup::{CacheConfig, ServeStale, StaleMode};
 use super::store::Store;
 use crate::dns::{BinEncodable, Message, Name, OpCode, ResponseCode};
+use crate::metrics::BlockLabels;
 use crate::plugin::{Answer, Handler, Outcome, Plugin, Proto, Request, Setup};
 use crate::site::BuildEnv;
 use crate::upstream::Upstream;
 use crate::wire::WireQuery;
 use corec_compiler::Diagnostic;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio_util::sync::CancellationToken;
 
 /// Background refreshes (prefetch, serve_stale) one cache runs at once;
@@ -22,7 +24,8 @@ pub struct Cache {
     inner: Arc<Inner>,
 }
 
-/// The counters CoreDNS exports as `coredns_cache_*` metrics.
+/// One cache's counts of what CoreDNS exports as `coredns_cache_*`
+/// metrics (the metrics add up every cache with the same labels).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
     /// Lookups (`requests_total`).
@@ -49,21 +52,6 @@ pub struct CacheStats {
     pub entries_denial: usize,
 }
 
-#[derive(Debug, Default)]
-struct Counters {
-    requests: AtomicU64,
-    hits_success: AtomicU64,
-    hits_denial: AtomicU64,
-    misses: AtomicU64,
-    prefetches: AtomicU64,
-    drops: AtomicU64,
-    served_stale: AtomicU64,
-}
-
-fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
-}
-
 #[derive(Debug)]
 struct Inner {
     cfg: CacheConfig,
@@ -74,7 +62,7 @@ struct Inner {
     denial: Store,
     seed: u64,
     epoch: tokio::time::Instant,
-    counters: Counters,
+    metrics: Registration,
     refreshes: AtomicUsize,
     upstream: Upstream,
     shutdown: CancellationToken,
@@ -126,23 +114,34 @@ fn same_question(req: &Request, m: &Message) -> bool {
 
 impl Cache {
     /// A cache with `cfg`, refreshing through `upstream`, stopping its
-    /// background work on `shutdown`.
-    pub(crate) fn new(cfg: CacheConfig, upstream: Upstream, shutdown: CancellationToken) -> Self {
+    /// background work on `shutdown`, counting for the block `labels`.
+    pub(crate) fn new(
+        cfg: CacheConfig,
+        upstream: Upstream,
+        shutdown: CancellationToken,
+        labels: BlockLabels,
+    ) -> Self {
         let seed: u64 = rand::random();
+        let zones_label = cfg.zones.join(",");
         Cache {
-            inner: Arc::new(Inner {
-                zones: wire_zones(&cfg.zones),
-                disable_success: wire_zones(&cfg.disable_success),
-                disable_denial: wire_zones(&cfg.disable_denial),
-                success: Store::new(cfg.success.per_shard(), seed),
-                denial: Store::new(cfg.denial.per_shard(), seed.rotate_left(17)),
-                seed,
-                epoch: tokio::time::Instant::now(),
-                counters: Counters::default(),
-                refreshes: AtomicUsize::new(0),
-                upstream,
-                shutdown,
-                cfg,
+            inner: Arc::new_cyclic(|me: &std::sync::Weak<Inner>| {
+                let me = me.clone();
+                let sizes =
+                    Arc::new(move || me.upgrade().map(|i| (i.success.len(), i.denial.len())));
+                Inner {
+                    zones: wire_zones(&cfg.zones),
+                    disable_success: wire_zones(&cfg.disable_success),
+                    disable_denial: wire_zones(&cfg.disable_denial),
+                    success: Store::new(cfg.success.per_shard(), seed),
+                    denial: Store::new(cfg.denial.per_shard(), seed.rotate_left(17)),
+                    seed,
+                    epoch: tokio::time::Instant::now(),
+                    metrics: Registration::new(labels, &zones_label, sizes),
+                    refreshes: AtomicUsize::new(0),
+                    upstream,
+                    shutdown,
+                    cfg,
+                }
             }),
         }
     }
@@ -150,18 +149,17 @@ impl Cache {
     /// The counters and entry counts, for metrics.
     pub fn stats(&self) -> CacheStats {
         let i = &self.inner;
-        let c = &i.counters;
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let get = |e| i.metrics.total(e);
         CacheStats {
-            requests: get(&c.requests),
-            hits_success: get(&c.hits_success),
-            hits_denial: get(&c.hits_denial),
-            misses: get(&c.misses),
-            prefetches: get(&c.prefetches),
-            drops: get(&c.drops),
-            served_stale: get(&c.served_stale),
-            evictions_success: i.success.evictions(),
-            evictions_denial: i.denial.evictions(),
+            requests: get(Event::Request),
+            hits_success: get(Event::HitSuccess),
+            hits_denial: get(Event::HitDenial),
+            misses: get(Event::Miss),
+            prefetches: get(Event::Prefetch),
+            drops: get(Event::Drop),
+            served_stale: get(Event::ServedStale),
+            evictions_success: get(Event::EvictionSuccess),
+            evictions_denial: get(Event::EvictionDenial),
             entries_success: i.success.len(),
             entries_denial: i.denial.len(),
         }
@@ -263,12 +261,12 @@ impl Inner {
             .map(|p| (p, false))
     }
 
-    fn count_hit(&self, denial: bool) {
-        bump(&self.counters.requests);
-        bump(if denial {
-            &self.counters.hits_denial
+    fn count_hit(counts: &Counts, denial: bool) {
+        counts.bump(Event::Request);
+        counts.bump(if denial {
+            Event::HitDenial
         } else {
-            &self.counters.hits_success
+            Event::HitSuccess
         });
     }
 
@@ -360,10 +358,11 @@ impl Inner {
             rec.ttl = ttl;
         }
         if store && ttl > 0 && classify::storable(m, kind) {
+            let counts = self.metrics.of(&req.server);
             if same_question(req, m) {
-                self.store(m, kind, key, hash, ttl);
+                self.store(m, kind, key, hash, ttl, counts);
             } else {
-                bump(&self.counters.drops);
+                counts.bump(Event::Drop);
             }
         }
         if !key.do_bit && !ad_asked {
@@ -373,7 +372,7 @@ impl Inner {
     }
 
     /// Stores a reply (its TTLs already `ttl`) in the cache its kind belongs to.
-    fn store(&self, m: &Message, kind: Kind, key: &Key<'_>, hash: u64, ttl: u32) {
+    fn store(&self, m: &Message, kind: Kind, key: &Key<'_>, hash: u64, ttl: u32, counts: &Counts) {
         let now = self.now();
         if kind.is_denial() {
             if in_any(key.lname, &self.disable_denial) {
@@ -388,7 +387,8 @@ impl Inner {
                 duration: ttl,
             };
             if let Some(e) = Entry::build(m, s) {
-                self.denial.insert(Arc::new(e));
+                let evicted = self.denial.insert(Arc::new(e));
+                counts.add(Event::EvictionDenial, evicted as u64);
             }
             return;
         }
@@ -416,7 +416,8 @@ impl Inner {
             duration: ttl,
         };
         if let Some(e) = Entry::build(m, s) {
-            self.success.insert(Arc::new(e));
+            let evicted = self.success.insert(Arc::new(e));
+            counts.add(Event::EvictionSuccess, evicted as u64);
         }
         // A positive answer is the newest word on the key: an older denial,
         // stale or not, must not shadow it (see the README).
@@ -469,7 +470,7 @@ fn spawn_refresh(inner: &Arc<Inner>, e: Arc<Entry>, req: &Request, recheck: u64,
         e.end_refresh(inner.now(), 0, true);
         return;
     }
-    bump(&inner.counters.prefetches);
+    inner.metrics.of(&req.server).bump(Event::Prefetch);
     let mut sub = Request {
         message: req.message.clone(),
         wire_len: req.wire_len,
@@ -612,13 +613,14 @@ impl Plugin for Cache {
         }
 
         let now = inner.now();
+        let counts = inner.metrics.of(&req.server);
         let Some((e, denial)) = inner.lookup(&key, hash, now) else {
-            bump(&inner.counters.requests);
-            bump(&inner.counters.misses);
+            counts.bump(Event::Request);
+            counts.bump(Event::Miss);
             let out = Inner::ask(req, next, ad_asked).await;
             return inner.finish(req, out, &key, hash, ad_asked, true);
         };
-        inner.count_hit(denial);
+        Inner::count_hit(counts, denial);
         let ttl = e.ttl(now);
         // Expired entries are only found under serve_stale.
         let stale_config = inner.cfg.serve_stale.filter(|_| ttl <= 0);
@@ -626,7 +628,7 @@ impl Plugin for Cache {
             if let Some(fresh) = refresh_stale(inner, &e, stale, req, next, &key, hash, now).await {
                 return fresh;
             }
-            bump(&inner.counters.served_stale);
+            counts.bump(Event::ServedStale);
             inner.stale_ttl(&e)
         } else {
             if inner.should_prefetch(&e, now, ttl) && e.begin_refresh(now, 0) {
@@ -673,7 +675,7 @@ impl Plugin for Cache {
         if let Some(p) = inner.cfg.prefetch.filter(|p| p.amount > 0) {
             e.count_hit(millis(p.window), now);
         }
-        inner.count_hit(denial);
+        Inner::count_hit(inner.metrics.of(q.server), denial);
         true
     }
 }
@@ -682,6 +684,11 @@ impl Setup for Cache {
     type Config = CacheConfig;
 
     fn build(cfg: CacheConfig, env: &mut BuildEnv<'_>) -> Result<Self, Diagnostic> {
-        Ok(Cache::new(cfg, env.upstream(), env.shutdown()))
+        Ok(Cache::new(
+            cfg,
+            env.upstream(),
+            env.shutdown(),
+            BlockLabels::of(env),
+        ))
     }
 }

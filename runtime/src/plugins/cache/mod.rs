@@ -8,6 +8,8 @@ pub(crate) mod classify;
 mod entry;
 #[cfg(feature = "serve")]
 mod handler;
+#[cfg(feature = "serve")]
+mod metrics;
 pub mod setup;
 #[cfg(feature = "serve")]
 mod store;

@@ -5,7 +5,6 @@
 use super::entry::{Entry, Key};
 use super::setup::SHARDS;
 use rustc_hash::FxHashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Bytes a shard may hold per entry it may hold, on average: far above a
@@ -21,7 +20,6 @@ pub(crate) struct Store {
     shards: Box<[RwLock<Shard>]>,
     per_shard: usize,
     shard_bytes: usize,
-    evictions: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -71,7 +69,6 @@ impl Store {
             shard_bytes: per_shard
                 .saturating_mul(BYTES_PER_ENTRY)
                 .max(MIN_SHARD_BYTES),
-            evictions: AtomicU64::new(0),
         }
     }
 
@@ -118,7 +115,6 @@ impl Store {
             shard.remove_at(victim);
             evicted += 1;
         }
-        self.evictions.fetch_add(evicted as u64, Ordering::Relaxed);
         evicted
     }
 
@@ -147,11 +143,6 @@ impl Store {
             .iter()
             .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).bytes)
             .sum()
-    }
-
-    /// Entries evicted so far.
-    pub(crate) fn evictions(&self) -> u64 {
-        self.evictions.load(Ordering::Relaxed)
     }
 
     /// The most entries this store holds.

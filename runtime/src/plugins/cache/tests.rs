@@ -392,6 +392,8 @@ enum Script {
     Rcode(ResponseCode),
     /// Fails (the client gets SERVFAIL).
     Error,
+    /// Answers another question than the one asked.
+    OtherQuestion,
 }
 
 #[derive(Debug)]
@@ -453,6 +455,13 @@ impl Plugin for Backend {
             }
             Script::Rcode(rc) => Ok(Answer::Rcode(rc)),
             Script::Error => Err(PluginError::servfail(Self::NAME, "backend down")),
+            Script::OtherQuestion => {
+                let mut m = req.reply();
+                let other = format!("other.{}", req.qname());
+                m.queries[0].set_name(n(&other));
+                m.answers.push(a(&other, 300, 1));
+                Ok(Answer::reply(Self::NAME, m))
+            }
         }
     }
 }
@@ -531,10 +540,17 @@ struct Rig {
 impl Rig {
     /// `cache ARGS` in a block for example.org, in front of the backend.
     fn new(args: &str) -> Rig {
-        let cfg = config(&format!("example.org {{\n cache {args}\n}}"));
+        Self::zoned("example.org", args)
+    }
+
+    /// [`new`](Self::new) for a block of `zone`: tests of metrics each use
+    /// their own, the registry being process-wide.
+    fn zoned(zone: &str, args: &str) -> Rig {
+        let cfg = config(&format!("{zone} {{\n cache {args}\n}}"));
         let upstream = Upstream::default();
         let shutdown = CancellationToken::new();
-        let cache = Cache::new(cfg, upstream.clone(), shutdown.clone());
+        let labels = crate::metrics::BlockLabels::new(vec!["dns://:53".into()], "");
+        let cache = Cache::new(cfg, upstream.clone(), shutdown.clone(), labels);
         let state = Arc::new(Mutex::new(State {
             calls: 0,
             script: www(300, 1),
@@ -1599,4 +1615,164 @@ async fn a_hit_in_the_fast_lane_does_not_allocate() {
     let before = allocations();
     drop(std::hint::black_box(vec![1u8; 10]));
     assert_eq!(allocations() - before, 1);
+}
+
+// ---------------------------------------------------------------- metrics
+
+/// `coredns_cache_<name>` of the rig for `zone` (server `dns://:53`, no
+/// view), with `type` if given.
+fn metric(name: &str, zone: &str, ty: Option<&str>) -> u64 {
+    let mut labels = vec![("server", "dns://:53"), ("zones", zone), ("view", "")];
+    if let Some(t) = ty {
+        labels.push(("type", t));
+    }
+    crate::testing::metric_value(&format!("coredns_cache_{name}"), &labels) as u64
+}
+
+#[tokio::test]
+async fn metrics_count_lookups_hits_misses_and_entries_in_both_lanes() {
+    let (rig, zone) = (Rig::zoned("m1.cache.test", ""), "m1.cache.test.");
+    rig.script(Script::Echo);
+    let www = Case::new("www.m1.cache.test.", RecordType::A);
+    let _ = rig.full(&www).await;
+    assert_eq!(metric("requests_total", zone, None), 1);
+    assert_eq!(metric("misses_total", zone, None), 1);
+    assert_eq!(metric("hits_total", zone, Some("success")), 0);
+    assert_eq!(metric("entries", zone, Some("success")), 1);
+    assert_eq!(metric("entries", zone, Some("denial")), 0);
+    // A hit in each lane.
+    assert!(rig.fast(&www).is_some());
+    let _ = rig.full(&www).await;
+    assert_eq!(metric("requests_total", zone, None), 3);
+    assert_eq!(metric("hits_total", zone, Some("success")), 2);
+    assert_eq!(metric("misses_total", zone, None), 1);
+    // A denial: stored, then hit.
+    rig.script(nxdomain(300));
+    let nx = Case::new("nx.m1.cache.test.", RecordType::A);
+    let _ = rig.full(&nx).await;
+    let _ = rig.full(&nx).await;
+    assert_eq!(metric("hits_total", zone, Some("denial")), 1);
+    assert_eq!(metric("entries", zone, Some("denial")), 1);
+    assert_eq!(metric("requests_total", zone, None), 5);
+    assert_eq!(metric("misses_total", zone, None), 2);
+    // A reply to another question is not stored, but counted.
+    rig.script(Script::OtherQuestion);
+    let _ = rig
+        .full(&Case::new("odd.m1.cache.test.", RecordType::A))
+        .await;
+    assert_eq!(metric("drops_total", zone, None), 1);
+    assert_eq!(metric("entries", zone, Some("success")), 1);
+    // The per-cache counts are the same atomics.
+    let s = rig.cache.stats();
+    assert_eq!(
+        (s.requests, s.hits_success, s.hits_denial, s.misses, s.drops),
+        (6, 2, 1, 3, 1)
+    );
+    assert_eq!(metric("evictions_total", zone, Some("success")), 0);
+}
+
+#[tokio::test]
+async fn metrics_count_every_eviction() {
+    // 4 entries a shard: 1100 names cannot all stay.
+    let (rig, zone) = (
+        Rig::zoned("m2.cache.test", "{\n success 1024\n }"),
+        "m2.cache.test.",
+    );
+    rig.script(Script::Echo);
+    for i in 0..1100 {
+        let _ = rig
+            .full(&Case::new(&format!("n{i}.m2.cache.test."), RecordType::A))
+            .await;
+    }
+    let s = rig.cache.stats();
+    let evicted = 1100 - s.entries_success as u64;
+    assert!(evicted >= 76, "{evicted}");
+    assert_eq!(metric("evictions_total", zone, Some("success")), evicted);
+    assert_eq!(s.evictions_success, evicted);
+    assert_eq!(metric("evictions_total", zone, Some("denial")), 0);
+    assert_eq!(
+        metric("entries", zone, Some("success")),
+        s.entries_success as u64
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn metrics_count_stale_answers_and_refreshes() {
+    let (rig, zone) = (
+        Rig::zoned(
+            "m3.cache.test",
+            "{\n serve_stale 1h\n prefetch 2 1m 50%\n }",
+        ),
+        "m3.cache.test.",
+    );
+    rig.script(Script::Echo);
+    let www = Case::new("www.m3.cache.test.", RecordType::A);
+    let _ = rig.ask(&www).await;
+    // Expired: served stale, refreshed in the background.
+    advance(Duration::from_secs(301)).await;
+    let _ = rig.ask(&www).await;
+    rig.settle().await;
+    assert_eq!(metric("served_stale_total", zone, None), 1);
+    assert_eq!(metric("prefetch_total", zone, None), 1);
+    // Two hits late in the TTL: a prefetch.
+    advance(Duration::from_secs(200)).await;
+    let _ = rig.ask(&www).await;
+    let _ = rig.ask(&www).await;
+    rig.settle().await;
+    assert_eq!(metric("prefetch_total", zone, None), 2);
+    assert_eq!(metric("served_stale_total", zone, None), 1);
+    assert_eq!(rig.cache.stats().prefetches, 2);
+}
+
+#[tokio::test]
+async fn metrics_outlive_a_dropped_cache_whose_entries_go_with_it() {
+    let zone = "m4.cache.test.";
+    let www = Case::new("www.m4.cache.test.", RecordType::A);
+    let rig = Rig::zoned("m4.cache.test", "");
+    rig.script(Script::Echo);
+    let _ = rig.full(&www).await;
+    assert_eq!(metric("entries", zone, Some("success")), 1);
+    // A reload: the new cache is built before the old one goes.
+    let new = Rig::zoned("m4.cache.test", "");
+    new.script(Script::Echo);
+    let _ = new.full(&www).await;
+    assert_eq!(metric("entries", zone, Some("success")), 2, "both live");
+    drop(rig);
+    assert_eq!(metric("entries", zone, Some("success")), 1);
+    assert_eq!(metric("requests_total", zone, None), 2, "kept");
+    assert_eq!(metric("misses_total", zone, None), 2);
+    let _ = new.full(&www).await;
+    assert_eq!(metric("requests_total", zone, None), 3);
+    assert_eq!(new.cache.stats().requests, 2);
+}
+
+#[tokio::test]
+async fn metrics_carry_the_blocks_listener_zones_and_view() {
+    let t = TestSite::new(
+        "m5.cache.test:1053 m5b.cache.test:1053 {\n view v5 {\n  expr type() == 'A'\n }\n cache\n template IN A {\n  answer \"{{ .Name }} 60 IN A 192.0.2.1\"\n }\n}",
+    );
+    let case = Case::new("a.m5b.cache.test.", RecordType::A);
+    let _ = t.query(case.clone()).await;
+    let r = t.query(case.clone()).await;
+    assert_eq!(r.answers().len(), 1, "{r:?}");
+    let labels = |ty: Option<&'static str>| {
+        let mut l = vec![
+            ("server", "dns://:1053"),
+            ("zones", "m5.cache.test.,m5b.cache.test."),
+            ("view", "v5"),
+        ];
+        l.extend(ty.map(|t| ("type", t)));
+        l
+    };
+    let value = crate::testing::metric_value;
+    assert_eq!(value("coredns_cache_requests_total", &labels(None)), 2.0);
+    assert_eq!(value("coredns_cache_misses_total", &labels(None)), 1.0);
+    assert_eq!(
+        value("coredns_cache_hits_total", &labels(Some("success"))),
+        1.0
+    );
+    assert_eq!(
+        value("coredns_cache_entries", &labels(Some("success"))),
+        1.0
+    );
 }

@@ -1,3 +1,4 @@
+use super::metrics::Dns64Metrics;
 use super::setup::Dns64Config;
 use crate::dns::{AAAA, DNSClass, Message, RData, Record, RecordType, ResponseCode};
 use crate::plugin::{Answer, Handler, Outcome, Plugin, PluginError, Request, Setup};
@@ -18,6 +19,7 @@ pub struct Dns64 {
     translate_all: bool,
     allow_ipv4: bool,
     upstream: Upstream,
+    metrics: Dns64Metrics,
 }
 
 /// `v4` embedded in `prefix` of `len` bits as RFC 6052 section 2.2 lays it
@@ -122,7 +124,7 @@ impl Plugin for Dns64 {
                 format!("no reply to the A query for {}", req.name()),
             ));
         };
-        // Metrics: coredns_dns64_requests_translated_total counts here.
+        self.metrics.translated(&req.server);
         Ok(Answer::reply(
             Self::NAME,
             self.synthesize(req, &reply.message, a_reply),
@@ -145,6 +147,7 @@ impl Setup for Dns64 {
             translate_all: cfg.translate_all,
             allow_ipv4: cfg.allow_ipv4,
             upstream: env.upstream(),
+            metrics: Dns64Metrics::new(crate::metrics::BlockLabels::of(env)),
         })
     }
 }

@@ -264,3 +264,35 @@ async fn the_fast_lane_leaves_translated_queries_to_the_full_path() {
         }
     }
 }
+
+// ---------------------------------------------------------------- metrics
+
+#[tokio::test]
+async fn metrics_count_synthesized_answers_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.example.org");
+    std::fs::write(&path, ZONE).unwrap();
+    let t = TestSite::new(&format!(
+        "example.org:10643 {{\n dns64\n file {}\n}}",
+        path.display()
+    ));
+    let translated = || {
+        crate::testing::metric_value(
+            "coredns_dns64_requests_translated_total",
+            &[("server", "dns://:10643")],
+        )
+    };
+    for name in ["v4.example.org.", "alias.example.org."] {
+        let r = t.query(from_v6(name, RecordType::AAAA)).await;
+        assert_eq!(r.plugin(), Some("dns64"), "{name}");
+    }
+    // Left alone: a real AAAA, a missing name, another type, an IPv4 client.
+    t.query(from_v6("dual.example.org.", RecordType::AAAA))
+        .await;
+    t.query(from_v6("nope.example.org.", RecordType::AAAA))
+        .await;
+    t.query(from_v6("v4.example.org.", RecordType::A)).await;
+    t.query(Case::new("v4.example.org.", RecordType::AAAA))
+        .await;
+    assert_eq!(translated(), 2.0);
+}

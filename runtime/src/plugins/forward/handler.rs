@@ -1,3 +1,4 @@
+use super::metrics;
 use super::proxy::{ExchangeError, Net, Options, Proxy, TlsTarget};
 use super::setup::{
     CONNECT_ATTEMPTS_PER_UPSTREAM, ForwardConfig, MAX_UPSTREAMS, Policy, Stanza, To, host_name,
@@ -149,6 +150,7 @@ impl Forwarder {
                     continue;
                 }
                 // Every upstream is down: health checking itself may be broken.
+                metrics::healthcheck_broken();
                 if self.failfast {
                     break;
                 }
@@ -171,7 +173,14 @@ impl Forwarder {
                 let limit = deadline
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(100));
-                match proxy.exchange(&query, net, limit).await {
+                let asked = Instant::now();
+                let exchanged = proxy.exchange(&query, net, limit).await;
+                if let Ok(r) = &exchanged {
+                    proxy
+                        .metrics
+                        .observe(metrics::reply_rcode(r), asked.elapsed());
+                }
+                match exchanged {
                     Err(ExchangeError::CachedClosed) if retries < CACHED_RETRIES => {
                         retries += 1;
                     }
@@ -266,6 +275,7 @@ impl Forwarder {
         }
         let slot = Slot(&self.concurrent);
         if self.concurrent.fetch_add(1, Ordering::AcqRel) >= self.max_concurrent {
+            metrics::max_concurrent_reject();
             return Err(PluginError {
                 plugin: Forward::NAME,
                 rcode: ResponseCode::Refused,

@@ -4,6 +4,8 @@
 #[cfg(feature = "serve")]
 mod handler;
 #[cfg(feature = "serve")]
+mod metrics;
+#[cfg(feature = "serve")]
 mod proxy;
 pub mod setup;
 #[cfg(feature = "serve")]

@@ -1,5 +1,6 @@
 //! One upstream: its cached connections, its exchanges and its health.
 
+use super::metrics::{ConnProto, ProxyMetrics};
 use crate::dns::{Message, MessageType, Name, OpCode, Query, RecordType};
 use std::collections::VecDeque;
 use std::io;
@@ -91,6 +92,7 @@ pub(super) struct Proxy {
     probing: AtomicBool,
     pools: Mutex<Pools>,
     avg_dial_nanos: AtomicI64,
+    pub metrics: ProxyMetrics,
 }
 
 impl std::fmt::Debug for Proxy {
@@ -197,6 +199,7 @@ impl Proxy {
             probing: AtomicBool::new(false),
             pools: Mutex::new(Pools::default()),
             avg_dial_nanos: AtomicI64::new((MAX_DIAL_TIMEOUT / 2).as_nanos() as i64),
+            metrics: ProxyMetrics::new(addr),
         }
     }
 
@@ -369,6 +372,7 @@ impl Proxy {
             .lock()
             .ok()
             .and_then(|mut p| take(&mut p.udp, &self.opts, Instant::now()));
+        self.metrics.connection(cached.is_some(), ConnProto::Udp);
         let (sock, created, was_cached) = match cached {
             Some(idle) => (idle.conn, idle.created, true),
             None => (
@@ -456,6 +460,12 @@ impl Proxy {
             .lock()
             .ok()
             .and_then(|mut p| take(&mut p.stream, &self.opts, Instant::now()));
+        let proto = if self.tls.is_some() {
+            ConnProto::Tls
+        } else {
+            ConnProto::Tcp
+        };
+        self.metrics.connection(cached.is_some(), proto);
         let (mut conn, created, was_cached) = match cached {
             Some(idle) => (idle.conn, idle.created, true),
             None => (
@@ -571,6 +581,7 @@ impl Proxy {
                         return;
                     }
                     Err(e) => {
+                        p.metrics.healthcheck_failed();
                         let now = p
                             .fails
                             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| f.checked_add(1))

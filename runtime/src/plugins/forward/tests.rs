@@ -3,7 +3,7 @@ use crate::dns::{
     DNSClass, Message, MessageType, Name, OpCode, RData, Record, RecordType, ResponseCode, TXT,
 };
 use crate::plugin::{Parse, Proto};
-use crate::testing::{Case, TestSite, load, parse_err};
+use crate::testing::{Case, TestSite, load, metric_value, parse_err};
 use corec_compiler::Dispenser;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -899,8 +899,12 @@ async fn max_concurrent_refuses_beyond_the_limit() {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert_eq!(silent.queries(), 2);
+    let rejects = || metric_value("coredns_forward_max_concurrent_rejects_total", &[]);
+    let before = rejects();
     let r = site.query(Case::new("q3.example.", RecordType::TXT)).await;
     assert_eq!(r.rcode(), ResponseCode::Refused);
+    // (No other unit test reaches this process-wide counter.)
+    assert_eq!(rejects() - before, 1.0);
     assert_eq!(
         r.error.as_ref().unwrap().message,
         "concurrent queries exceeded maximum 2"
@@ -951,6 +955,13 @@ async fn a_failing_upstream_is_marked_down_and_comes_back() {
     assert_eq!(fails(dead.addr), 0);
     let r = site.query(Case::new("c.example.", RecordType::TXT)).await;
     assert_eq!(txt(&r), ["dead"]);
+    // Every probe but the last failed.
+    let failed = metric_value(
+        "coredns_proxy_healthcheck_failures_total",
+        &[("proxy_name", "forward"), ("to", &dead.addr.to_string())],
+    );
+    assert_eq!(failed, (dead.probes.load(Ordering::SeqCst) - 1) as f64);
+    assert!(failed >= 2.0);
 }
 
 #[tokio::test]
@@ -962,6 +973,9 @@ async fn all_down_tries_one_anyway_or_fails_fast() {
             dead.addr
         )
     };
+    // (No other unit test reaches this process-wide counter.)
+    let broken = || metric_value("coredns_forward_healthcheck_broken_total", &[]);
+    let before = broken();
     let site = TestSite::new(&corefile("  failfast_all_unhealthy_upstreams\n"));
     site.query(Case::new("a.example.", RecordType::TXT)).await;
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -985,6 +999,7 @@ async fn all_down_tries_one_anyway_or_fails_fast() {
     let r = site.query(Case::new("d.example.", RecordType::TXT)).await;
     assert_eq!(txt(&r), ["dead"]);
     assert_eq!(dead.queries(), asked + 1);
+    assert_eq!(broken() - before, 2.0, "b and d found every upstream down");
 }
 
 #[tokio::test]
@@ -1147,4 +1162,120 @@ async fn health_checks_ask_what_they_are_told() {
         other.last_probe.lock().unwrap().clone(),
         Some((".".to_string(), true))
     );
+}
+
+// ---------------------------------------------------------------- metrics
+
+/// `name` of forward's upstream `to` with `extra` labels.
+fn proxy_metric(name: &str, to: &str, extra: &[(&str, &str)]) -> f64 {
+    let mut labels = vec![("proxy_name", "forward"), ("to", to)];
+    labels.extend_from_slice(extra);
+    metric_value(name, &labels)
+}
+
+#[tokio::test]
+async fn metrics_time_each_exchange_and_count_connection_reuse() {
+    let up = Fake::start(Mode::Answer, "m").await;
+    let to = up.addr.to_string();
+    let site = TestSite::new(&format!(". {{\n forward . {}\n}}", up.addr));
+    for i in 0..3 {
+        site.query(Case::new(&format!("{i}.example."), RecordType::TXT))
+            .await;
+    }
+    for i in 0..2 {
+        site.query(Case::new(&format!("t{i}.example."), RecordType::TXT).tcp())
+            .await;
+    }
+    up.set(Mode::Servfail);
+    site.query(Case::new("s.example.", RecordType::TXT)).await;
+    let took = |rcode| {
+        proxy_metric(
+            "coredns_proxy_request_duration_seconds_count",
+            &to,
+            &[("rcode", rcode)],
+        )
+    };
+    assert_eq!(took("NOERROR"), 5.0);
+    assert_eq!(took("SERVFAIL"), 1.0);
+    let conn = |hit: bool, proto| {
+        let name = if hit {
+            "coredns_proxy_conn_cache_hits_total"
+        } else {
+            "coredns_proxy_conn_cache_misses_total"
+        };
+        proxy_metric(name, &to, &[("proto", proto)])
+    };
+    assert_eq!((conn(false, "udp"), conn(true, "udp")), (1.0, 3.0));
+    assert_eq!((conn(false, "tcp"), conn(true, "tcp")), (1.0, 1.0));
+    assert_eq!(conn(false, "tcp-tls"), 0.0);
+    // A silent upstream: a dial (a miss) but no reply to time.
+    let silent = Fake::start(Mode::Drop, "silent").await;
+    let site = TestSite::new(&format!(
+        ". {{\n forward . {} {{\n  read_timeout 100ms\n  max_fails 0\n  max_connect_attempts 1\n }}\n}}",
+        silent.addr
+    ));
+    site.query(Case::new("x.example.", RecordType::TXT)).await;
+    let to = silent.addr.to_string();
+    assert_eq!(conn_miss(&to, "udp"), 1.0);
+    assert_eq!(
+        proxy_metric(
+            "coredns_proxy_request_duration_seconds_count",
+            &to,
+            &[("rcode", "SERVFAIL")]
+        ),
+        0.0
+    );
+}
+
+fn conn_miss(to: &str, proto: &str) -> f64 {
+    proxy_metric(
+        "coredns_proxy_conn_cache_misses_total",
+        to,
+        &[("proto", proto)],
+    )
+}
+
+#[test]
+fn rcodes_are_read_with_their_extended_bits_and_named_as_coredns_does() {
+    use super::metrics::{ProxyMetrics, reply_rcode};
+    let mut m = Message::new(1, MessageType::Response, OpCode::Query);
+    m.queries.push(crate::dns::Query::query(
+        Name::from_ascii("a.example.").unwrap(),
+        RecordType::TXT,
+    ));
+    m.answers.push(Record::from_rdata(
+        Name::from_ascii("a.example.").unwrap(),
+        60,
+        RData::TXT(TXT::new(vec!["x".into()])),
+    ));
+    m.metadata.response_code = ResponseCode::NXDomain;
+    assert_eq!(reply_rcode(&m.to_vec().unwrap()), 3);
+    let mut e = crate::dns::Edns::new();
+    e.set_max_payload(1232);
+    m.edns = Some(e);
+    m.metadata.response_code = ResponseCode::BADCOOKIE;
+    let wire = m.to_vec().unwrap();
+    assert_eq!(reply_rcode(&wire), 23);
+    assert_eq!(reply_rcode(&wire[..20]), 7, "cut short: the header's bits");
+    // Unnamed codes are numbers, as in CoreDNS's proxy metrics.
+    let p = ProxyMetrics::new("192.0.2.77:5353".parse().unwrap());
+    p.observe(23, Duration::from_millis(3));
+    p.observe(12, Duration::from_millis(3));
+    p.observe(12, Duration::from_millis(30));
+    let count = |rcode| {
+        proxy_metric(
+            "coredns_proxy_request_duration_seconds_count",
+            "192.0.2.77:5353",
+            &[("rcode", rcode)],
+        )
+    };
+    assert_eq!((count("BADCOOKIE"), count("12")), (1.0, 2.0));
+    let le = |bound| {
+        proxy_metric(
+            "coredns_proxy_request_duration_seconds_bucket",
+            "192.0.2.77:5353",
+            &[("rcode", "12"), ("le", bound)],
+        )
+    };
+    assert_eq!((le("0.004"), le("0.032"), le("8.192")), (1.0, 2.0, 2.0));
 }

@@ -38,6 +38,9 @@ struct Table {
     names: HashMap<String, Addrs>,
     /// `(address, name)` in reading order, for PTR data; never wildcards.
     reverse: Vec<(IpAddr, String)>,
+    /// Entries as CoreDNS's `coredns_hosts_entries` counts them: every
+    /// (address, name) pair read, repeats included, and its reverse pair.
+    entries: usize,
 }
 
 /// How hosts-format text becomes a [`Table`].
@@ -64,8 +67,10 @@ impl Reader {
                     continue;
                 }
                 table.names.entry(name.clone()).or_default().add(ip);
+                table.entries += 1;
                 if self.reverse && !name.starts_with("*.") {
                     table.reverse.push((ip, name));
+                    table.entries += 1;
                 }
             }
         }
@@ -124,6 +129,8 @@ struct Stamp {
 #[derive(Debug)]
 struct Source {
     path: PathBuf,
+    /// The `hostsfile` metrics label: the path as CoreDNS names it.
+    label: String,
     reader: Reader,
     inline: Table,
     data: ArcSwap<Data>,
@@ -151,6 +158,11 @@ impl Source {
         }
         let table = self.reader.read(&String::from_utf8_lossy(&bytes));
         let count = table.names.len();
+        super::metrics::file_read(
+            &self.label,
+            table.entries + self.inline.entries,
+            stamp.mtime,
+        );
         self.data.store(Arc::new(Data::merge(&table, &self.inline)));
         Some(count)
     }
@@ -300,8 +312,15 @@ impl Setup for Hosts {
         };
         let inline = reader.read(&cfg.inline.join("\n"));
         let data = ArcSwap::from_pointee(Data::merge(&Table::default(), &inline));
+        // CoreDNS joins a relative path to `root` only when one is set.
+        let label = if env.block.plugin("root").is_some() {
+            path.display().to_string()
+        } else {
+            cfg.path.clone()
+        };
         let source = Arc::new(Source {
             path,
+            label,
             reader,
             inline,
             data,

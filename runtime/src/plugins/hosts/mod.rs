@@ -3,6 +3,8 @@
 
 #[cfg(feature = "serve")]
 mod handler;
+#[cfg(feature = "serve")]
+mod metrics;
 pub mod setup;
 #[cfg(feature = "serve")]
 pub use handler::Hosts;

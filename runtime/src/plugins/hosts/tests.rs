@@ -686,3 +686,76 @@ async fn readme_examples_load() {
     }
     assert_eq!(found, 4);
 }
+
+// ---------------------------------------------------------------- metrics
+
+fn entries(label: &str) -> f64 {
+    crate::testing::metric_value("coredns_hosts_entries", &[("hostsfile", label)])
+}
+
+#[tokio::test]
+async fn metrics_count_entries_as_coredns_does_and_follow_reloads() {
+    // Pairs of address and name, repeats included, each with its reverse
+    // pair; a wildcard has none; names outside the zones do not count.
+    let file = hosts_file(
+        "10.0.0.1 a.example.org b.example.org\n10.0.0.1 a.example.org\nfd00::1 a.example.org\n10.0.0.9 *.w.example.org\n10.0.0.5 outside.example.net\n",
+    );
+    let path = file.path().display().to_string();
+    let corefile = |options: &str| {
+        format!("example.org {{\n hosts {path} {{\n  10.0.0.7 i.example.org\n{options} }}\n}}")
+    };
+    let _site = TestSite::new(&corefile(""));
+    assert_eq!(entries(&path), 11.0);
+    let _site = TestSite::new(&corefile("  no_reverse\n"));
+    assert_eq!(entries(&path), 6.0);
+    // A reload sets it again.
+    let site = TestSite::new(&corefile("  reload 50ms\n"));
+    assert_eq!(entries(&path), 11.0);
+    std::fs::write(file.path(), "10.0.0.1 a.example.org\n").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while entries(&path) != 4.0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(entries(&path), 4.0);
+    drop(site);
+}
+
+#[tokio::test]
+async fn metrics_name_the_file_as_coredns_does() {
+    // Relative to `root` when there is one: the joined path.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("my.hosts"), "10.0.0.3 rel.example.org\n").unwrap();
+    let _site = TestSite::new(&format!(
+        "example.org {{\n root {}\n hosts my.hosts\n}}",
+        dir.path().display()
+    ));
+    assert_eq!(
+        entries(&dir.path().join("my.hosts").display().to_string()),
+        2.0
+    );
+    // A file that cannot be read sets nothing.
+    let _site = TestSite::new(&format!("example.org {{\n hosts {MISSING}\n}}"));
+    assert_eq!(entries(MISSING), 0.0);
+    let text = String::from_utf8(crate::metrics::render()).unwrap();
+    assert!(!text.contains(MISSING));
+}
+
+#[tokio::test]
+async fn metrics_reload_timestamp_is_the_files_modification_time() {
+    let file = hosts_file("10.0.0.1 ts.example.org\n");
+    let mtime = std::time::UNIX_EPOCH + std::time::Duration::from_millis(1_234_567_890_250);
+    file.as_file().set_modified(mtime).unwrap();
+    let corefile = format!("example.org {{\n hosts {}\n}}", file.path().display());
+    // Every hosts plugin built sets this process-wide gauge (tests run in
+    // parallel): build until nothing came in between.
+    let value = || crate::testing::metric_value("coredns_hosts_reload_timestamp_seconds", &[]);
+    let mut seen = 0.0;
+    for _ in 0..50 {
+        let _site = TestSite::new(&corefile);
+        seen = value();
+        if seen == 1_234_567_890.25 {
+            break;
+        }
+    }
+    assert_eq!(seen, 1_234_567_890.25);
+}

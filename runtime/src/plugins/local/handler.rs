@@ -125,6 +125,7 @@ impl Plugin for Local {
         let answered: Result<Record, Name> = match place {
             Place::Elsewhere => unreachable!("handled above"),
             Place::Loopback { soa_labels } => {
+                super::metrics::localhost_request();
                 tracing::debug!(
                     target: LOG,
                     "answering localhost name {} {qtype} for {}",

@@ -128,7 +128,12 @@ fn classifies_names() {
 
 // ---------------------------------------------------------------- serving
 
+/// Queries take it shared; the metrics test, which reads a process-wide
+/// counter only local's tests touch, takes it alone.
+static COUNTING: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 async fn ask(site: &TestSite, name: &str, qtype: RecordType) -> TestReply {
+    let _shared = COUNTING.read().await;
     site.query(Case::new(name, qtype)).await
 }
 
@@ -314,4 +319,29 @@ async fn readme_examples_load() {
         found += 1;
     }
     assert_eq!(found, 2);
+}
+
+#[tokio::test]
+async fn metrics_count_names_below_localhost_and_the_legacy_prefix() {
+    let _alone = COUNTING.write().await;
+    let value = || crate::testing::metric_value("coredns_local_localhost_requests_total", &[]);
+    let before = value();
+    let site = site();
+    for (name, qtype) in [
+        ("app.localhost.", RecordType::A),
+        ("a.b.localhost.", RecordType::MX),
+        ("localhost.example.net.", RecordType::AAAA),
+    ] {
+        let r = site.query(Case::new(name, qtype)).await;
+        assert_local(&r, ResponseCode::NoError);
+    }
+    // Not counted: the apex, the reverse zones, other names.
+    for (name, qtype) in [
+        ("localhost.", RecordType::A),
+        ("1.0.0.127.in-addr.arpa.", RecordType::PTR),
+        ("www.localhost.example.net.", RecordType::A),
+    ] {
+        site.query(Case::new(name, qtype)).await;
+    }
+    assert_eq!(value() - before, 3.0);
 }

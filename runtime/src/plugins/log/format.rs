@@ -4,7 +4,7 @@
 //! of the request, the reply and the duration.
 
 use super::setup::Class;
-use crate::dns::{DNSClass, Message, OpCode, RecordType, ResponseCode};
+use crate::dns::{DNSClass, Message, RecordType, ResponseCode};
 use crate::logging::JsonEscape;
 use crate::plugin::Request;
 use crate::plugins::cache::classify::{Kind, typify};

@@ -1,3 +1,4 @@
+use super::metrics::{Query, TemplateMetrics};
 use super::names;
 use super::rr;
 use super::setup::{ANY, RrTemplate, SERVFAIL, TemplateConfig, TemplateSpec};
@@ -18,6 +19,7 @@ const EDE_OPTION: u16 = 15;
 pub struct Template {
     templates: Vec<TemplateSpec>,
     upstream: Upstream,
+    metrics: TemplateMetrics,
 }
 
 impl Plugin for Template {
@@ -51,7 +53,9 @@ impl Setup for Template {
         if cfg.templates.iter().any(|t| t.class != 1) {
             env.config.allow_non_in = true;
         }
+        let labels = crate::metrics::BlockLabels::of(env);
         Ok(Template {
+            metrics: TemplateMetrics::new(labels, &cfg.templates),
             templates: cfg.templates,
             upstream: env.upstream(),
         })
@@ -64,10 +68,11 @@ impl Template {
         let name = presentation(req.qname(), true);
         let qclass = u16::from(req.qclass());
         let qtype = u16::from(req.qtype());
-        for t in &self.templates {
-            let Some(zone) = longest_zone(&name, &t.zones) else {
+        for (spec, t) in self.templates.iter().enumerate() {
+            let Some(zone_at) = longest_zone(&name, &t.zones) else {
                 continue;
             };
+            let zone = t.zones[zone_at].as_str();
             if t.class != ANY && qclass != ANY && qclass != t.class {
                 continue;
             }
@@ -87,6 +92,16 @@ impl Template {
                 }
                 return Ok(Some(Answer::Rcode(ResponseCode::ServFail)));
             };
+            let class = if qclass == ANY { t.class } else { qclass };
+            let qtype = if qtype == ANY { t.qtype } else { qtype };
+            let (class_name, type_name) = (names::class_name(class), names::type_name(qtype));
+            let counted = Query {
+                server: &req.server,
+                zone: zone_at,
+                class: (class, &class_name),
+                qtype: (qtype, &type_name),
+            };
+            self.metrics.matched(spec, &counted);
             if t.rcode == SERVFAIL {
                 return Ok(Some(Answer::Rcode(ResponseCode::ServFail)));
             }
@@ -106,8 +121,8 @@ impl Template {
                 regex: regex.as_str().to_string(),
                 matches,
                 groups,
-                class: names::class_name(if qclass == ANY { t.class } else { qclass }),
-                qtype: names::type_name(if qtype == ANY { t.qtype } else { qtype }),
+                class: class_name.clone(),
+                qtype: type_name.clone(),
                 remote: req.client.ip().to_string(),
                 message: message_data(&req.message),
                 question: req.message.queries.first().map(|q| QuestionData {
@@ -120,9 +135,17 @@ impl Template {
             let mut m = req.reply();
             m.metadata.authoritative = true;
             m.metadata.response_code = <ResponseCode as From<u16>>::from(t.rcode);
-            m.answers = records(&t.answer, "answer", &data)?;
-            m.additionals = records(&t.additional, "additional", &data)?;
-            m.authorities = records(&t.authority, "authority", &data)?;
+            let failed = |rr: usize, bad_record: bool| {
+                self.metrics.failed(spec, rr, bad_record, &counted);
+            };
+            let (answers, additionals) = (t.answer.len(), t.additional.len());
+            m.answers = records(&t.answer, "answer", &data, failed)?;
+            m.additionals = records(&t.additional, "additional", &data, |i, bad| {
+                failed(answers + i, bad);
+            })?;
+            m.authorities = records(&t.authority, "authority", &data, |i, bad| {
+                failed(answers + additionals + i, bad);
+            })?;
             if let Some((code, reason)) = &t.ederror
                 && req.edns().is_some()
             {
@@ -139,11 +162,18 @@ impl Template {
     }
 }
 
-/// Renders and reads the records of one section.
-fn records(rrs: &[RrTemplate], section: &str, data: &Data) -> Result<Vec<Record>, PluginError> {
+/// Renders and reads the records of one section; `failed` hears of the
+/// number of a template that fails, and whether its output was no record.
+fn records(
+    rrs: &[RrTemplate],
+    section: &str,
+    data: &Data,
+    failed: impl Fn(usize, bool),
+) -> Result<Vec<Record>, PluginError> {
     let mut out = Vec::with_capacity(rrs.len());
-    for t in rrs {
+    for (i, t) in rrs.iter().enumerate() {
         let text = t.render(data).map_err(|e| {
+            failed(i, false);
             PluginError::servfail(
                 Template::NAME,
                 format!("{section} template {:?} failed: {}", t.text, e.message),
@@ -154,6 +184,7 @@ fn records(rrs: &[RrTemplate], section: &str, data: &Data) -> Result<Vec<Record>
             // A template that renders no record adds none.
             Ok(None) => {}
             Err(e) => {
+                failed(i, true);
                 return Err(PluginError::servfail(
                     Template::NAME,
                     format!("{section} record {text:?} is invalid: {e}"),
@@ -224,13 +255,15 @@ pub(crate) fn presentation(name: &Name, lower: bool) -> String {
     out
 }
 
-/// The longest of `zones` that `name` is in (both lowercased FQDNs).
-fn longest_zone<'z>(name: &str, zones: &'z [String]) -> Option<&'z str> {
+/// The position of the longest of `zones` that `name` is in (both
+/// lowercased FQDNs).
+fn longest_zone(name: &str, zones: &[String]) -> Option<usize> {
     zones
         .iter()
-        .filter(|z| in_zone(name, z))
-        .max_by_key(|z| z.len())
-        .map(String::as_str)
+        .enumerate()
+        .filter(|(_, z)| in_zone(name, z))
+        .max_by_key(|(_, z)| z.len())
+        .map(|(i, _)| i)
 }
 
 /// Is `name` at or below `zone`?

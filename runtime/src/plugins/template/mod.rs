@@ -3,6 +3,8 @@
 
 #[cfg(feature = "serve")]
 mod handler;
+#[cfg(feature = "serve")]
+mod metrics;
 pub(crate) mod names;
 mod rr;
 pub mod setup;

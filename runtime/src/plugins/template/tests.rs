@@ -959,3 +959,97 @@ async fn site_query_txt(site: &TestSite) -> TestReply {
     site.query(Case::new("whoami.example.org.", RecordType::TXT))
         .await
 }
+
+// ---------------------------------------------------------------- metrics
+
+#[test]
+fn templates_are_labelled_as_go_prints_them() {
+    for (src, want) in [
+        ("{{ .Name }} 60 IN A 10.0.0.1", "{{.Name}} 60 IN A 10.0.0.1"),
+        (
+            "{{ .Name }} 60 IN A {{ index .Match 1 }}",
+            "{{.Name}} 60 IN A {{index .Match 1}}",
+        ),
+        (
+            "x {{- /* gone */ -}} y {{printf \"%s-%d\"  ( .Name )  0x1F|len}}",
+            "xy {{printf \"%s-%d\" (.Name) 0x1F | len}}",
+        ),
+        (
+            "{{ $z:=.Zone }}{{if eq $z.Len 1}}a{{ else }}b{{ end }}",
+            "{{$z := .Zone}}{{if eq $z.Len 1}}a{{else}}b{{end}}",
+        ),
+        ("{{ .Meta `a/b` }}", "{{.Meta `a/b`}}"),
+        ("no actions", "no actions"),
+        ("{{ unclosed", "{{ unclosed"),
+    ] {
+        assert_eq!(super::tmpl::go_string(src), want, "{src}");
+    }
+}
+
+fn counted(name: &str, labels: &[(&str, &str)]) -> f64 {
+    crate::testing::metric_value(&format!("coredns_template_{name}"), labels)
+}
+
+#[tokio::test]
+async fn metrics_count_matches_and_failed_templates() {
+    let site = TestSite::new(
+        "m1.template.test:10651 {\n template IN ANY {\n  match ^(?P<n>[a-z0-9]+)[.]\n  answer \"{{ .Name }} 60 IN A 10.0.0.{{ parseInt .Group.n 10 8 }}\"\n }\n}",
+    );
+    let base = [
+        ("server", "dns://:10651"),
+        ("zone", "m1.template.test."),
+        ("view", ""),
+        ("class", "IN"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut v = base.to_vec();
+        v.extend_from_slice(extra);
+        v
+    };
+    assert_written(
+        &ask(&site, "7.m1.template.test.", RecordType::A).await,
+        ResponseCode::NoError,
+    );
+    let r = ask(&site, "x.m1.template.test.", RecordType::A).await;
+    assert_eq!(r.rcode(), ResponseCode::ServFail);
+    ask(&site, "7.m1.template.test.", RecordType::AAAA).await;
+    // No match: not counted.
+    ask(&site, "_x.m1.template.test.", RecordType::A).await;
+    assert_eq!(counted("matches_total", &with(&[("type", "A")])), 2.0);
+    assert_eq!(counted("matches_total", &with(&[("type", "AAAA")])), 1.0);
+    let failed = with(&[
+        ("type", "A"),
+        ("section", "answer"),
+        (
+            "template",
+            "{{.Name}} 60 IN A 10.0.0.{{parseInt .Group.n 10 8}}",
+        ),
+    ]);
+    assert_eq!(counted("template_failures_total", &failed), 1.0);
+    assert_eq!(counted("rr_failures_total", &failed), 0.0);
+}
+
+#[tokio::test]
+async fn metrics_count_bad_records_under_their_section_and_zone() {
+    let site = TestSite::new(
+        "m2.template.test:10652 {\n template IN TXT m2.template.test sub.m2.template.test {\n  answer \"{{ .Name }} 60 IN TXT ok\"\n  additional \"{{ .Name }} 60 IN A 10.0.0.{{ len .Name }}0\"\n }\n}",
+    );
+    // A name of 17 characters makes 10.0.0.170, one of 30 no address.
+    let r = ask(&site, "abcdefgh.sub.m2.template.test.", RecordType::TXT).await;
+    assert_eq!(r.rcode(), ResponseCode::ServFail);
+    let labels = [
+        ("server", "dns://:10652"),
+        ("zone", "sub.m2.template.test."),
+        ("view", ""),
+        ("class", "IN"),
+        ("type", "TXT"),
+    ];
+    assert_eq!(counted("matches_total", &labels), 1.0);
+    let mut failed = labels.to_vec();
+    failed.extend([
+        ("section", "additional"),
+        ("template", "{{.Name}} 60 IN A 10.0.0.{{len .Name}}0"),
+    ]);
+    assert_eq!(counted("rr_failures_total", &failed), 1.0);
+    assert_eq!(counted("template_failures_total", &failed), 0.0);
+}

@@ -374,6 +374,46 @@ fn lex(src: &str) -> Res<Vec<Item>> {
     }
 }
 
+/// The template as Go prints its parse tree (`Tree.Root.String()`, the
+/// `template` label of CoreDNS's template metrics): text as it stands after
+/// trim markers, no comments, and each action's tokens as written, one
+/// blank between arguments, ` | ` between commands, ` := ` after a
+/// declared variable, nothing inside parentheses or within a chain of
+/// fields. A template that does not lex is returned as it is.
+#[cfg(feature = "serve")]
+pub(crate) fn go_string(src: &str) -> String {
+    let Ok(items) = lex(src) else {
+        return src.to_string();
+    };
+    let mut out = String::with_capacity(src.len());
+    for item in items {
+        match item {
+            Item::Text(t) => out.push_str(&t),
+            Item::Action(tokens, _) => {
+                out.push_str("{{");
+                let mut prev: Option<&Tok> = None;
+                for t in &tokens {
+                    let text = src.get(t.pos.clone()).unwrap_or_default();
+                    let joined = match (prev, &t.tok) {
+                        (None, _) | (Some(Tok::LParen), _) | (_, Tok::RParen) => true,
+                        (Some(Tok::Field(_) | Tok::Var(_) | Tok::RParen), Tok::Field(_)) => {
+                            !t.spaced
+                        }
+                        _ => false,
+                    };
+                    if !joined {
+                        out.push(' ');
+                    }
+                    out.push_str(text);
+                    prev = Some(&t.tok);
+                }
+                out.push_str("}}");
+            }
+        }
+    }
+    out
+}
+
 /// Lexes one action starting after its `{{`; returns its tokens, the offset
 /// after its `}}` and whether it ends with a trim marker.
 fn lex_action(src: &str, mut i: usize, open: usize) -> Res<(Vec<Lexed>, usize, bool)> {
