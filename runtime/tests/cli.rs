@@ -487,6 +487,33 @@ const FAMILIES: &[(&str, &str, &[&str])] = &[
         &["plugin", "rcode", "server", "view", "zone"],
     ),
     ("coredns_reload_failed_total", "counter", &[]),
+    (
+        "coredns_cache_entries",
+        "gauge",
+        &["server", "type", "view", "zones"],
+    ),
+    (
+        "coredns_cache_requests_total",
+        "counter",
+        &["server", "view", "zones"],
+    ),
+    (
+        "coredns_cache_hits_total",
+        "counter",
+        &["server", "type", "view", "zones"],
+    ),
+    (
+        "coredns_cache_misses_total",
+        "counter",
+        &["server", "view", "zones"],
+    ),
+    (
+        "coredns_acl_allowed_requests_total",
+        "counter",
+        &["server", "view"],
+    ),
+    ("coredns_hosts_entries", "gauge", &["hostsfile"]),
+    ("coredns_hosts_reload_timestamp_seconds", "gauge", &[]),
     ("coredns_reload_version_info", "gauge", &["hash", "value"]),
     ("coredns_health_request_duration_seconds", "histogram", &[]),
     ("coredns_health_request_failures_total", "counter", &[]),
@@ -542,7 +569,8 @@ fn metrics_are_exact_lint_clean_and_survive_reloads() {
     let (metrics, health) = (free_tcp_port(), free_tcp_port());
     let text = |zones: &str, metrics: u16, extra: &str| {
         format!(
-            "{zones} {{\n    prometheus 127.0.0.1:{metrics}\n    health 127.0.0.1:{health}\n    reload 2s 0s\n    whoami{extra}\n}}\n"
+            "{zones} {{\n    prometheus 127.0.0.1:{metrics}\n    health 127.0.0.1:{health}\n    reload 2s 0s\n    whoami{extra}\n}}\n\
+             plugins.test:0 {{\n    prometheus 127.0.0.1:{metrics}\n    acl {{\n        allow net 127.0.0.0/8\n    }}\n    cache\n    hosts {{\n        fallthrough\n    }}\n    whoami\n}}\n"
         )
     };
     write(&corefile, &text("example.org:0", metrics, ""));
@@ -556,6 +584,10 @@ fn metrics_are_exact_lint_clean_and_survive_reloads() {
         assert!(ask(port, "a.example.org", 1, 1).is_some_and(|r| r[3] & 0xf == 0));
     }
     assert!(ask(port, "elsewhere.test", 1, 1).is_some_and(|r| r[3] & 0xf == 5));
+    // The plugins' own families: a miss, then a hit.
+    for _ in 0..2 {
+        assert!(ask(port, "a.plugins.test", 1, 1).is_some_and(|r| r[3] & 0xf == 0));
+    }
     let after = scrape(metrics);
     let delta = |series: &str| metric(&after, series) - metric(&before, series);
     let zone = r#"server="dns://:0",view="",zone="example.org.""#;
@@ -598,6 +630,17 @@ fn metrics_are_exact_lint_clean_and_survive_reloads() {
         1.0
     );
     assert!(metric(&after, "process_resident_memory_bytes") > 0.0);
+    let cache = r#"server="dns://:0",view="",zones="plugins.test.""#;
+    assert_eq!(
+        delta(&format!("coredns_cache_requests_total{{{cache}}}")),
+        2.0
+    );
+    assert_eq!(
+        delta(
+            r#"coredns_cache_hits_total{server="dns://:0",type="success",view="",zones="plugins.test."}"#
+        ),
+        1.0
+    );
 
     // promtool's lint and the families' label sets, on what is served.
     let (_, body) = http_get(metrics, "/metrics").unwrap();
