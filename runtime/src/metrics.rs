@@ -410,7 +410,8 @@ struct Cells {
     duration: OnceLock<Histogram>,
     request_size: [OnceLock<Histogram>; 2],
     response_size: [OnceLock<Histogram>; 2],
-    responses: [OnceLock<(u16, &'static str, IntCounter)>; RESPONSE_SLOTS],
+    /// By (rcode, plugin).
+    responses: Slots<(u16, &'static str), IntCounter, RESPONSE_SLOTS>,
 }
 
 /// Distinct (rcode, plugin) pairs cached per zone; more are still counted,
@@ -578,24 +579,15 @@ impl DnsMetrics {
                     .with_label_values(&[server, zone, view, proto])
             })
             .observe(o.request_len as f64);
-        for cell in &cells.responses {
-            let (rcode, plugin, counter) = cell.get_or_init(|| {
-                let label = rcode_label(o.rcode);
-                (
-                    o.rcode,
-                    o.plugin,
-                    c.responses
-                        .with_label_values(&[server, zone, view, &label, o.plugin]),
-                )
-            });
-            if *rcode == o.rcode && *plugin == o.plugin {
-                counter.inc();
-                return;
-            }
-        }
-        c.responses
-            .with_label_values(&[server, zone, view, &rcode_label(o.rcode), o.plugin])
-            .inc();
+        cells.responses.with(
+            (o.rcode, o.plugin),
+            || {
+                let rcode = rcode_label(o.rcode);
+                c.responses
+                    .with_label_values(&[server, zone, view, &rcode, o.plugin])
+            },
+            IntCounter::inc,
+        );
     }
 }
 
