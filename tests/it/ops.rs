@@ -307,21 +307,18 @@ async fn the_reload_plugin_switches_a_compiled_site_to_interpreted() {
 }
 
 /// The *reload* plugin (2 s) applying a good edit, refusing a bad one and
-/// applying a fix, while a client queries without pause and `/metrics` and
-/// `/health` are scraped throughout: no query is lost, no side listener
+/// applying a fix, while a client queries without pause and `/health`,
+/// `/ready` and `/metrics` are asked throughout (all 200): no query is lost, no side listener
 /// ever stops answering.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_reload_plugin_loses_no_query_across_good_and_bad_edits() {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-    let (hp, mp) = (free_port(), free_port());
-    let (health, metrics) = (
-        SocketAddr::from(([127, 0, 0, 1], hp)),
-        SocketAddr::from(([127, 0, 0, 1], mp)),
-    );
+    let (hp, mp, rp) = (free_port(), free_port(), free_port());
+    let [health, metrics, ready] = [hp, mp, rp].map(|p| SocketAddr::from(([127, 0, 0, 1], p)));
     let block = |zones: &str, extra: &str| {
         format!(
-            "{zones} {{\n    reload 2s\n    health 127.0.0.1:{hp}\n    prometheus 127.0.0.1:{mp}\n    whoami{extra}\n}}\n"
+            "{zones} {{\n    reload 2s\n    health 127.0.0.1:{hp}\n    prometheus 127.0.0.1:{mp}\n    ready 127.0.0.1:{rp}\n    whoami{extra}\n}}\n"
         )
     };
     let (_dir, path) = temp_corefile(&block("example.org:0", ""));
@@ -351,7 +348,11 @@ async fn the_reload_plugin_loses_no_query_across_good_and_bad_edits() {
         let (stop, side_down) = (stop.clone(), side_down.clone());
         tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                for (at, path) in [(health, "/health"), (metrics, "/metrics")] {
+                for (at, path) in [
+                    (health, "/health"),
+                    (metrics, "/metrics"),
+                    (ready, "/ready"),
+                ] {
                     if http_get(at, path).await.map(|(code, _)| code) != Some(200) {
                         side_down.fetch_add(1, Ordering::Relaxed);
                     }
