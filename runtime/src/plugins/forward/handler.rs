@@ -174,7 +174,8 @@ impl Forwarder {
                     .saturating_duration_since(Instant::now())
                     .max(Duration::from_millis(100));
                 let asked = Instant::now();
-                let exchanged = proxy.exchange(&query, net, limit).await;
+                let room = req.edns().map_or(512, |e| usize::from(e.max_payload()));
+                let exchanged = proxy.exchange(&query, net, limit, room).await;
                 if let Ok(r) = &exchanged {
                     proxy
                         .metrics

@@ -12,6 +12,11 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpSocket, UdpSocket};
 use tokio_util::sync::CancellationToken;
 
+/// The smallest buffer for an upstream's UDP reply: 512 bytes is all a
+/// query without EDNS allows, but some upstreams send up to the flag-day
+/// size regardless, and a cut datagram would be unreadable.
+const MIN_UDP_ROOM: usize = 1232;
+
 const LOG: &str = "plugin/forward";
 
 /// Time allowed to write a query.
@@ -172,6 +177,16 @@ fn question_end(m: &[u8]) -> Option<usize> {
 
 /// Does `reply` answer `query`'s question (name case-insensitively, type,
 /// class), as a response with exactly one question?
+/// The header and question of `reply` with TC set and no records: what a
+/// reply cut at the buffer's end can be trusted for.
+fn cut_reply(reply: &[u8]) -> Vec<u8> {
+    let end = question_end(reply).unwrap_or(12).min(reply.len());
+    let mut out = reply[..end].to_vec();
+    out[2] |= 0x02;
+    out[6..12].fill(0);
+    out
+}
+
 pub(super) fn question_matches(query: &[u8], reply: &[u8]) -> bool {
     let (Some(qe), Some(re)) = (question_end(query), question_end(reply)) else {
         return false;
@@ -352,21 +367,23 @@ impl Proxy {
     /// but another question is skipped; if nothing better comes before the
     /// read timeout, it is returned (the caller answers FORMERR, as for a
     /// reply without a question).
-    /// `limit` caps the time spent dialling.
+    /// `limit` caps the time spent dialling; `room` is the largest UDP reply
+    /// to expect (what the query advertises).
     pub(super) async fn exchange(
         &self,
         query: &[u8],
         net: Net,
         limit: Duration,
+        room: usize,
     ) -> Result<Vec<u8>, ExchangeError> {
         if self.tls.is_none() && net == Net::Udp {
-            self.exchange_udp(query).await
+            self.exchange_udp(query, room).await
         } else {
             self.exchange_stream(query, limit).await
         }
     }
 
-    async fn exchange_udp(&self, query: &[u8]) -> Result<Vec<u8>, ExchangeError> {
+    async fn exchange_udp(&self, query: &[u8], room: usize) -> Result<Vec<u8>, ExchangeError> {
         let cached = self
             .pools
             .lock()
@@ -406,8 +423,10 @@ impl Proxy {
             }
             Ok(Ok(_)) => {}
         }
-        // Room for any datagram, not zeroed: recv_buf fills spare capacity.
-        let mut buf: Vec<u8> = Vec::with_capacity(65535);
+        // Room for the reply the query allows, not zeroed (recv_buf fills
+        // spare capacity): sized per query, a flood of queries waiting
+        // upstream holds kilobytes each rather than 64 KiB.
+        let mut buf: Vec<u8> = Vec::with_capacity(room.clamp(MIN_UDP_ROOM, 65535));
         let deadline = tokio::time::Instant::now() + self.opts.read_timeout;
         let mut wrong_question: Option<Vec<u8>> = None;
         loop {
@@ -443,7 +462,14 @@ impl Proxy {
                 self.yield_udp(sock, created);
                 return Ok(out);
             }
-            let out = reply.to_vec();
+            // A full buffer may be a cut datagram (the upstream sent more than
+            // the query allows): answer as truncated, so the client retries
+            // over TCP, rather than pass on a broken message.
+            let out = if n == buf.capacity() {
+                cut_reply(reply)
+            } else {
+                reply.to_vec()
+            };
             self.yield_udp(sock, created);
             return Ok(out);
         }

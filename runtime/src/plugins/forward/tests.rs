@@ -469,6 +469,9 @@ enum Mode {
     WrongQuestion,
     /// REFUSED, header only (no question).
     Bare,
+    /// Over UDP a 3,000-byte answer whatever the query allows; over TCP
+    /// the answer.
+    Oversize,
 }
 
 /// A DNS server on 127.0.0.1 (UDP and TCP, one port) that answers as told.
@@ -517,7 +520,13 @@ fn respond(query: &[u8], mode: Mode, tag: &str, udp: bool) -> Option<Vec<u8>> {
                 RecordType::TXT,
             );
         }
-        Mode::Answer | Mode::TruncateUdp => {
+        Mode::Oversize if udp => {
+            let name = q.queries[0].name().clone();
+            let chunks: Vec<String> = (0..12).map(|_| "x".repeat(250)).collect();
+            m.answers
+                .push(Record::from_rdata(name, 60, RData::TXT(TXT::new(chunks))));
+        }
+        Mode::Answer | Mode::TruncateUdp | Mode::Oversize => {
             let name = q.queries[0].name().clone();
             m.answers.push(Record::from_rdata(
                 name,
@@ -718,6 +727,29 @@ async fn truncated_answers_go_back_or_are_retried_over_tcp_with_prefer_udp() {
     assert!(!r.message().metadata.truncation);
     let after = (up.udp.load(Ordering::SeqCst), up.tcp.load(Ordering::SeqCst));
     assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
+}
+
+/// An upstream sending more over UDP than the query allows: the datagram
+/// does not fit the buffer sized for the query, and the client gets TC
+/// (not a cut message), then the whole answer over TCP.
+#[tokio::test]
+async fn a_reply_larger_than_the_query_allows_is_truncated() {
+    let up = Fake::start(Mode::Oversize, "full").await;
+    let site = TestSite::new(&format!(". {{\n forward . {}\n}}", up.addr));
+    for case in [
+        Case::new("a.example.", RecordType::TXT),
+        Case::new("a.example.", RecordType::TXT).edns(1232),
+    ] {
+        let r = site.query(case).await;
+        let m = r.message();
+        assert!(m.metadata.truncation, "TC set");
+        assert!(m.answers.is_empty());
+        assert_eq!(m.queries[0].name().to_ascii(), "a.example.");
+    }
+    let r = site
+        .query(Case::new("a.example.", RecordType::TXT).tcp())
+        .await;
+    assert_eq!(txt(&r), ["full"]);
 }
 
 #[tokio::test]
