@@ -368,11 +368,14 @@ impl Explanation {
             let mut step = 0;
             for c in &b.chain {
                 if c.config_only {
-                    writeln!(
-                        out,
-                        "     -  {:width$}  config only: sets up the server, never sees a query",
-                        c.plugin
-                    )?;
+                    // prometheus is a chain hop in CoreDNS; in corec the server
+                    // records each query of the block after the reply is encoded.
+                    let role = if c.plugin == "prometheus" {
+                        "config only: the server counts every query of the block"
+                    } else {
+                        "config only: sets up the server, never sees a query"
+                    };
+                    writeln!(out, "     -  {:width$}  {role}", c.plugin)?;
                 } else {
                     step += 1;
                     writeln!(out, "    {step:2}  {:width$}  {}", c.plugin, c.location)?;
