@@ -422,50 +422,44 @@ const RESPONSE_SLOTS: usize = 12;
 /// plugin), or of the queries a listener refuses before any block
 /// (zone `dropped`).
 pub struct DnsMetrics {
-    view: String,
+    labels: BlockLabels,
     /// The block's zones, lowercase; the last label is the fallback (`.`),
     /// or `dropped`.
     zones: Vec<String>,
     /// The same zones as wire names (an unparsable zone never matches).
     wire_zones: Vec<Box<[u8]>>,
     zone_labels: Vec<String>,
-    servers: Vec<Arc<str>>,
-    /// `servers.len() × zone_labels.len()` cells.
+    /// `labels.servers.len() × zone_labels.len()` cells.
     cells: Vec<Cells>,
 }
 
 impl std::fmt::Debug for DnsMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DnsMetrics")
-            .field("servers", &self.servers)
+            .field("labels", &self.labels)
             .field("zones", &self.zone_labels)
-            .field("view", &self.view)
             .finish()
     }
 }
 
 impl DnsMetrics {
-    /// Metrics for a block serving `zones` on listeners named `servers`.
-    pub fn block(servers: Vec<Arc<str>>, zones: &[String], view: &str) -> Self {
+    /// Metrics for a block with `labels` serving `zones`.
+    pub fn block(labels: BlockLabels, zones: &[String]) -> Self {
         let zones: Vec<String> = zones.iter().map(|z| z.to_ascii_lowercase()).collect();
         let mut zone_labels = zones.clone();
         zone_labels.push(".".into());
-        Self::new(servers, zones, zone_labels, view)
+        Self::new(labels, zones, zone_labels)
     }
 
     /// Metrics for queries listener `server` refuses before any block.
     pub fn dropped(server: Arc<str>) -> Self {
-        Self::new(vec![server], Vec::new(), vec!["dropped".into()], "")
+        let labels = BlockLabels::new(vec![server], "");
+        Self::new(labels, Vec::new(), vec!["dropped".into()])
     }
 
-    fn new(
-        servers: Vec<Arc<str>>,
-        zones: Vec<String>,
-        zone_labels: Vec<String>,
-        view: &str,
-    ) -> Self {
+    fn new(labels: BlockLabels, zones: Vec<String>, zone_labels: Vec<String>) -> Self {
         let _ = core();
-        let cells = (0..servers.len().max(1) * zone_labels.len())
+        let cells = (0..labels.servers.len() * zone_labels.len())
             .map(|_| Cells::default())
             .collect();
         let wire_zones = zones
@@ -480,11 +474,10 @@ impl DnsMetrics {
             })
             .collect();
         DnsMetrics {
-            view: view.to_string(),
+            labels,
             zones,
             wire_zones,
             zone_labels,
-            servers,
             cells,
         }
     }
@@ -521,11 +514,7 @@ impl DnsMetrics {
 
     /// The `view` label.
     pub fn view(&self) -> &str {
-        &self.view
-    }
-
-    fn server(&self, name: &str) -> usize {
-        self.servers.iter().position(|s| **s == *name).unwrap_or(0)
+        &self.labels.view
     }
 
     /// Records one answered query for `server`, whose lowercase name is
@@ -542,11 +531,11 @@ impl DnsMetrics {
     }
 
     fn record_at(&self, server: &str, zone: usize, o: &Observed) {
-        let s = self.server(server);
+        let s = self.labels.index(server);
         let cells = &self.cells[s * self.zone_labels.len() + zone];
-        let server = self.servers.get(s).map_or(server, |n| &**n);
+        let server = self.labels.server(s);
         let zone = self.zone_labels[zone].as_str();
-        let view = self.view.as_str();
+        let view = &*self.labels.view;
         let c = core();
         let proto = if o.tcp { "tcp" } else { "udp" };
         if o.dnssec_ok {
@@ -608,9 +597,8 @@ mod tests {
     #[test]
     fn zones_match_longest_by_label_in_both_forms() {
         let m = DnsMetrics::block(
-            vec!["dns://:53".into()],
+            BlockLabels::new(Vec::new(), ""),
             &["example.org.".into(), "sub.example.org.".into()],
-            "",
         );
         let wire = |n: &str| {
             use crate::dns::BinEncodable;
@@ -628,7 +616,7 @@ mod tests {
             assert_eq!(m.zone_of(name), zone, "{name}");
             assert_eq!(m.zone_of_wire(&wire(name)), zone, "wire {name}");
         }
-        let root = DnsMetrics::block(vec!["dns://:53".into()], &[".".into()], "");
+        let root = DnsMetrics::block(BlockLabels::new(Vec::new(), ""), &[".".into()]);
         assert_eq!(root.zone_of("a.b."), 0);
         assert_eq!(root.zone_of_wire(&wire("a.b.")), 0);
     }

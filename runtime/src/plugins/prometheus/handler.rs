@@ -1,5 +1,5 @@
 use super::setup::PrometheusConfig;
-use crate::metrics::DnsMetrics;
+use crate::metrics::{BlockLabels, DnsMetrics};
 use crate::plugin::{Handler, Outcome, Plugin, Request, Setup};
 use crate::server::side::{Endpoint, resolve};
 use crate::site::BuildEnv;
@@ -32,7 +32,7 @@ impl Setup for Prometheus {
         let at = resolve(&cfg.address)
             .map_err(|e| Diagnostic::error(format!("plugin/prometheus: {e}"), cfg.span))?;
         env.config.side.http.push((at, Endpoint::Metrics));
-        let metrics = DnsMetrics::block(env.servers(), env.zones, env.view_name());
+        let metrics = DnsMetrics::block(BlockLabels::of(env), env.zones);
         env.config.metrics = Some(Arc::new(metrics));
         Ok(Prometheus)
     }
