@@ -300,9 +300,30 @@ pub fn core() -> &'static Core {
     &CORE
 }
 
+/// The runtime serving queries, for `go_goroutines`.
+static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+
+/// `go_goroutines`, the Go runtime metric dashboards plot next to CoreDNS's
+/// own: here the tokio tasks alive, its nearest equivalent (listener loops,
+/// TCP connections, queries waiting upstream, background work).
+static TASKS: LazyLock<IntGauge> = LazyLock::new(|| {
+    gauge(
+        "go_goroutines",
+        "Number of tokio tasks that currently exist (corec's equivalent of goroutines).",
+    )
+});
+
+/// Names the runtime whose tasks `go_goroutines` counts (the first server's).
+pub fn watch_runtime(handle: tokio::runtime::Handle) {
+    let _ = RUNTIME.set(handle);
+}
+
 /// `/metrics`: every registered family in the text exposition format.
 pub fn render() -> Vec<u8> {
     let _ = core();
+    if let Some(rt) = RUNTIME.get() {
+        TASKS.set(i64::try_from(rt.metrics().num_alive_tasks()).unwrap_or(i64::MAX));
+    }
     let mut out = Vec::with_capacity(16 * 1024);
     if let Err(e) = TextEncoder::new().encode(&REGISTRY.gather(), &mut out) {
         tracing::warn!("metrics: {e}");

@@ -630,6 +630,10 @@ fn metrics_are_exact_lint_clean_and_survive_reloads() {
         1.0
     );
     assert!(metric(&after, "process_resident_memory_bytes") > 0.0);
+    assert!(
+        metric(&after, "go_goroutines") >= 2.0,
+        "listener loops at least"
+    );
     let cache = r#"server="dns://:0",view="",zones="plugins.test.""#;
     assert_eq!(
         delta(&format!("coredns_cache_requests_total{{{cache}}}")),

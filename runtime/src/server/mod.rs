@@ -102,6 +102,7 @@ impl<C: CompiledBlocks> Server<C> {
         *server.listeners.lock().expect("listener map") = started;
         *server.side.lock().expect("side listener map") = side;
         crate::metrics::plugins_enabled(&site.plugins_enabled);
+        crate::metrics::watch_runtime(tokio::runtime::Handle::current());
         tokio::spawn(health_probe(Arc::downgrade(&server)));
         Ok(server)
     }
