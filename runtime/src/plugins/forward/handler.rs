@@ -116,7 +116,7 @@ impl Forwarder {
         }
     }
 
-    async fn forward(&self, req: &Request, more: bool) -> Step {
+    async fn forward(&self, req: &mut Request, more: bool) -> Step {
         let _slot = match self.take_slot() {
             Ok(slot) => slot,
             Err(e) => return Step::Done(Err(e)),
@@ -156,6 +156,8 @@ impl Forwarder {
                 }
                 proxy = &self.proxies[rand::random_range(0..self.proxies.len())];
             }
+            // Whichever upstream was tried last (a no-op without *metadata*).
+            req.set_meta("forward/upstream", proxy.upstream.clone());
             let mut force_tcp = self.force_tcp;
             let mut retries = 0;
             let result = loop {

@@ -91,6 +91,8 @@ pub(super) struct Proxy {
     pub addr: SocketAddr,
     /// As CoreDNS names it: `IP:port` or `tls://IP:port`.
     pub label: String,
+    /// `IP:port`, the `forward/upstream` metadata value.
+    pub upstream: Arc<str>,
     tls: Option<TlsTarget>,
     opts: Arc<Options>,
     fails: AtomicU32,
@@ -207,6 +209,7 @@ impl Proxy {
         };
         Proxy {
             addr,
+            upstream: addr.to_string().into(),
             label,
             tls,
             opts,

@@ -1311,3 +1311,24 @@ fn rcodes_are_read_with_their_extended_bits_and_named_as_coredns_does() {
     };
     assert_eq!((le("0.004"), le("0.032"), le("8.192")), (1.0, 2.0, 2.0));
 }
+
+/// With *metadata*, `forward/upstream` names the upstream that answered,
+/// as `IP:port`; without it the label is unset.
+#[tokio::test]
+async fn metadata_names_the_upstream() {
+    let up = Fake::start(Mode::Answer, "meta").await;
+    for (metadata, want) in [("metadata", up.addr.to_string()), ("", "-".to_string())] {
+        let site = TestSite::new(&format!(
+            ". {{\n {metadata}\n log . \"{{name}} {{/forward/upstream}}\"\n forward . {}\n}}",
+            up.addr
+        ));
+        let (logs, _guard) = crate::testing::capture_logs();
+        let r = site.query(Case::new("a.example.", RecordType::TXT)).await;
+        assert_eq!(txt(&r), ["meta"]);
+        assert_eq!(
+            logs.lines(),
+            [format!("[INFO] a.example. {want}")],
+            "{metadata:?}"
+        );
+    }
+}
