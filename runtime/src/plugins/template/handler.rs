@@ -94,12 +94,15 @@ impl Template {
             };
             let class = if qclass == ANY { t.class } else { qclass };
             let qtype = if qtype == ANY { t.qtype } else { qtype };
-            let (class_name, type_name) = (names::class_name(class), names::type_name(qtype));
+            // As CoreDNS spells them for the data and the metrics labels: ""
+            // for a class or type without a name.
+            let class_name = names::known_class_name(class).unwrap_or("");
+            let type_name = names::known_type_name(qtype).unwrap_or("");
             let counted = Query {
                 server: &req.server,
                 zone: zone_at,
-                class: (class, &class_name),
-                qtype: (qtype, &type_name),
+                class: (class, class_name),
+                qtype: (qtype, type_name),
             };
             self.metrics.matched(spec, &counted);
             if t.rcode == SERVFAIL {
@@ -121,8 +124,8 @@ impl Template {
                 regex: regex.as_str().to_string(),
                 matches,
                 groups,
-                class: class_name.clone(),
-                qtype: type_name.clone(),
+                class: class_name.to_string(),
+                qtype: type_name.to_string(),
                 remote: req.client.ip().to_string(),
                 message: message_data(&req.message),
                 question: req.message.queries.first().map(|q| QuestionData {

@@ -173,20 +173,24 @@ fn numbered(word: &str, prefix: &str) -> Option<u16> {
     digits.parse().ok()
 }
 
+/// The mnemonic of a type, if it has one (miekg's `TypeToString`).
+pub(crate) fn known_type_name(code: u16) -> Option<&'static str> {
+    TYPES.iter().find(|(_, c)| *c == code).map(|(n, _)| *n)
+}
+
+/// The mnemonic of a class, if it has one (miekg's `ClassToString`).
+pub(crate) fn known_class_name(code: u16) -> Option<&'static str> {
+    CLASSES.iter().find(|(_, c)| *c == code).map(|(n, _)| *n)
+}
+
 /// The mnemonic of a type, `TYPEnnn` for one without.
 pub(crate) fn type_name(code: u16) -> String {
-    match TYPES.iter().find(|(_, c)| *c == code) {
-        Some((n, _)) => (*n).to_string(),
-        None => format!("TYPE{code}"),
-    }
+    known_type_name(code).map_or_else(|| format!("TYPE{code}"), str::to_string)
 }
 
 /// The mnemonic of a class, `CLASSnnn` for one without.
 pub(crate) fn class_name(code: u16) -> String {
-    match CLASSES.iter().find(|(_, c)| *c == code) {
-        Some((n, _)) => (*n).to_string(),
-        None => format!("CLASS{code}"),
-    }
+    known_class_name(code).map_or_else(|| format!("CLASS{code}"), str::to_string)
 }
 
 /// The mnemonic of a response code, its number for one without.

@@ -1053,3 +1053,17 @@ async fn metrics_count_bad_records_under_their_section_and_zone() {
     assert_eq!(counted("rr_failures_total", &failed), 1.0);
     assert_eq!(counted("template_failures_total", &failed), 0.0);
 }
+
+/// A type without a mnemonic is "" in the data and the metrics labels, as
+/// CoreDNS reads both from miekg's `TypeToString`.
+#[tokio::test]
+async fn an_unnamed_type_is_empty_in_data_and_labels() {
+    let site = TestSite::new(
+        "m3.template.test:10653 {\n template IN ANY {\n  answer \"{{ .Name }} 60 IN TXT \\\"[{{ .Type }}] {{ .Class }}\\\"\"\n }\n}",
+    );
+    let r = ask(&site, "a.m3.template.test.", RecordType::Unknown(65280)).await;
+    assert_written(&r, ResponseCode::NoError);
+    assert_eq!(r.txt(), ["[] IN"]);
+    let labels = [("zone", "m3.template.test."), ("class", "IN"), ("type", "")];
+    assert_eq!(counted("matches_total", &labels), 1.0);
+}
