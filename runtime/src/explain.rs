@@ -135,46 +135,38 @@ impl Explanation {
             .collect();
         let mut listeners: Vec<ListenerInfo> = Vec::new();
         for (b, info) in model.blocks.iter().zip(&blocks) {
-            // Same grouping as `Site::assemble`: a `bind` that cannot be
+            // Grouped as the site groups them; a `bind` that cannot be
             // resolved leaves the block without listeners.
-            let hosts: Vec<Option<IpAddr>> = match &info.bind {
-                None => vec![None],
-                Some(Ok(ips)) => ips.iter().copied().map(Some).collect(),
-                Some(Err(_)) => Vec::new(),
+            let hosts: &[IpAddr] = match &info.bind {
+                None => &[],
+                Some(Ok(ips)) => ips,
+                Some(Err(_)) => continue,
             };
-            for addr in &b.addrs {
-                for &host in &hosts {
-                    let la = ListenAddr {
-                        transport: addr.transport,
-                        host,
-                        // The compiler only accepts ports 0..=65535.
-                        port: addr.port.parse().unwrap_or_default(),
-                    };
-                    let at = match listeners.iter().position(|l| l.addr == la) {
-                        Some(at) => at,
-                        None => {
-                            listeners.push(ListenerInfo {
-                                addr: la,
-                                zones: Vec::new(),
-                            });
-                            listeners.len() - 1
-                        }
-                    };
-                    let zones = &mut listeners[at].zones;
-                    let route = match zones.iter().position(|z| z.zone == addr.zone) {
-                        Some(z) => &mut zones[z],
-                        None => {
-                            zones.push(ZoneRoute {
-                                zone: addr.zone.clone(),
-                                blocks: Vec::new(),
-                                unreachable: Vec::new(),
-                            });
-                            zones.last_mut().expect("just pushed")
-                        }
-                    };
-                    if !route.blocks.contains(&info.number) {
-                        route.blocks.push(info.number);
+            for (la, zone) in crate::site::listen_zones(b, hosts) {
+                let at = match listeners.iter().position(|l| l.addr == la) {
+                    Some(at) => at,
+                    None => {
+                        listeners.push(ListenerInfo {
+                            addr: la,
+                            zones: Vec::new(),
+                        });
+                        listeners.len() - 1
                     }
+                };
+                let zones = &mut listeners[at].zones;
+                let route = match zones.iter().position(|z| z.zone == zone) {
+                    Some(z) => &mut zones[z],
+                    None => {
+                        zones.push(ZoneRoute {
+                            zone: zone.to_string(),
+                            blocks: Vec::new(),
+                            unreachable: Vec::new(),
+                        });
+                        zones.last_mut().expect("just pushed")
+                    }
+                };
+                if !route.blocks.contains(&info.number) {
+                    route.blocks.push(info.number);
                 }
             }
         }

@@ -206,7 +206,7 @@ impl BuildEnv<'_> {
     /// asks (it comes early in the registry order).
     pub fn servers(&self) -> Vec<Arc<str>> {
         let mut names: Vec<Arc<str>> = Vec::new();
-        for (at, _) in listen_zones(self.block, self.config) {
+        for (at, _) in listen_zones(self.block, &self.config.listen_hosts) {
             if !names.iter().any(|n| **n == *at.to_string()) {
                 names.push(at.to_string().into());
             }
@@ -518,15 +518,17 @@ impl Listener {
 }
 
 /// Each listener address of `block` with the zone it serves there: every
-/// key's zone and port on every `bind` address (all addresses without one).
-fn listen_zones<'b>(
+/// key's zone and port on every address of `hosts` (`bind`'s; none means
+/// every address). The site, the metrics labels and `corec explain` all
+/// group listeners by it.
+pub fn listen_zones<'b>(
     block: &'b Block,
-    config: &BlockConfig,
+    hosts: &[IpAddr],
 ) -> impl Iterator<Item = (ListenAddr, &'b str)> {
-    let hosts: Vec<Option<IpAddr>> = if config.listen_hosts.is_empty() {
+    let hosts: Vec<Option<IpAddr>> = if hosts.is_empty() {
         vec![None]
     } else {
-        config.listen_hosts.iter().copied().map(Some).collect()
+        hosts.iter().copied().map(Some).collect()
     };
     block.addrs.iter().flat_map(move |addr| {
         hosts.clone().into_iter().map(move |host| {
@@ -687,7 +689,7 @@ impl<C: CompiledBlocks> Site<C> {
     ) -> Self {
         let mut listeners: HashMap<ListenAddr, Listener> = HashMap::new();
         for (i, block) in model.blocks.iter().enumerate() {
-            for (la, zone) in listen_zones(block, &configs[i]) {
+            for (la, zone) in listen_zones(block, &configs[i].listen_hosts) {
                 let l = listeners
                     .entry(la)
                     .or_insert_with(|| Listener::new(la.to_string().into()));
@@ -710,7 +712,7 @@ impl<C: CompiledBlocks> Site<C> {
             let Some(m) = &configs[i].metrics else {
                 continue;
             };
-            for (la, zone) in listen_zones(block, &configs[i]) {
+            for (la, zone) in listen_zones(block, &configs[i].listen_hosts) {
                 for p in &block.plugins {
                     if p.name == "prometheus" || !registry::is_config_only(p.name) {
                         plugins_enabled.push([
