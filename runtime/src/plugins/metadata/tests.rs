@@ -244,16 +244,3 @@ async fn template_meta_shows_a_label() {
     assert_eq!(r.rcode(), ResponseCode::NoError);
     assert_eq!(r.txt(), ["v1"]);
 }
-
-#[test]
-fn readme_examples_load() {
-    let examples: Vec<&str> = include_str!("README.md")
-        .split("~~~ corefile\n")
-        .skip(1)
-        .map(|b| b.split("~~~").next().unwrap())
-        .collect();
-    assert_eq!(examples.len(), 2);
-    for corefile in examples {
-        TestSite::new(corefile);
-    }
-}
